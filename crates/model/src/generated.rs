@@ -1,0 +1,1 @@
+//! Placeholder until `openlift-codegen` writes the generated shapes here.

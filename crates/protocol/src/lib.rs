@@ -1,0 +1,1 @@
+//! Wire protocols: see the crate description.
