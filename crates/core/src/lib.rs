@@ -1,0 +1,7 @@
+//! openlift's domain layer: the records the control plane keeps, how their IDs and
+//! ARNs are formed (`control-plane-api.md` section 7.1), and the rules that govern
+//! them. Nothing here knows about HTTP or SQL.
+
+pub mod clock;
+pub mod ids;
+pub mod records;

@@ -1,0 +1,73 @@
+//! The records the control plane keeps.
+//!
+//! Where GameLift's own shape already says everything about a resource
+//! (`FleetAttributes`, `Alias`, `Compute`, `Event`) the record embeds it, so what
+//! is stored is what is answered; records add only what the API never shows.
+
+use openlift_model::{Alias, Compute, Event, FleetAttributes, LocationState, RuntimeConfiguration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// A custom location (`CreateLocation`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// `custom-...`, unique in the Region.
+    pub name: String,
+    /// Its ARN.
+    pub arn: String,
+    /// When it was created.
+    pub creation_time: Timestamp,
+}
+
+/// A fleet: its attributes, where it runs, and how its servers are launched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fleet {
+    /// Everything DescribeFleetAttributes reports.
+    pub attributes: FleetAttributes,
+    /// The home Region first, then each added location, with its status.
+    pub locations: Vec<LocationState>,
+    /// How server processes are launched on its computes, when set.
+    pub runtime_configuration: Option<RuntimeConfiguration>,
+}
+
+impl Fleet {
+    /// The fleet's ID.
+    pub fn id(&self) -> &str {
+        self.attributes.fleet_id.as_deref().unwrap_or_default()
+    }
+}
+
+/// One entry of a fleet's event log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetEvent {
+    /// The fleet whose log holds the event.
+    pub fleet_id: String,
+    /// The event as DescribeFleetEvents reports it.
+    pub event: Event,
+}
+
+/// A compute registered with an Anywhere fleet.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComputeRecord {
+    /// The compute as DescribeCompute reports it.
+    pub compute: Compute,
+    /// The TLS certificate path given at registration (kept, never validated).
+    pub certificate_path: Option<String>,
+}
+
+/// A compute auth token issued by GetComputeAuthToken.
+///
+/// Only the token's digest is kept; the SDK endpoint recomputes it to verify.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthToken {
+    /// `ids::auth_token_digest` of the token.
+    pub digest: String,
+    /// The fleet the token is bound to.
+    pub fleet_id: String,
+    /// The compute the token is bound to.
+    pub compute_name: String,
+    /// When the token stops being accepted.
+    pub expires_at: Timestamp,
+}
+
+/// An alias, exactly as DescribeAlias reports it.
+pub type AliasRecord = Alias;

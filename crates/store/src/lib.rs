@@ -1,0 +1,140 @@
+//! Durable state for the control plane.
+//!
+//! [`Store`] speaks the domain's language; each backend implements it with its
+//! own best primitives: SQLite (the embedded default, WAL, one writer) and
+//! PostgreSQL (several control-plane nodes sharing one database). Both pass the
+//! same conformance suite (`tests/conformance.rs`). A write that returns `Ok`
+//! is durable: it survives the process being killed.
+
+use async_trait::async_trait;
+use openlift_core::records::{AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, Location};
+use openlift_model::{Tag, Timestamp};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A record with the same key already exists.
+    #[error("already exists")]
+    AlreadyExists,
+    /// The record to change or delete does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The record changed since it was read (compare-and-swap failed).
+    #[error("version conflict")]
+    VersionConflict,
+    /// The database failed; the cause is for logs, never for clients.
+    #[error("storage backend failed: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Which part of a listing to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Resume after this cursor (from a previous [`Page::next`]); `None` starts at the beginning.
+    pub after: Option<i64>,
+    /// At most this many items (at least 1).
+    pub limit: usize,
+}
+
+/// One page of a listing, in a stable order (creation order unless stated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// The cursor of the next page, `None` on the last page.
+    pub next: Option<i64>,
+}
+
+/// A record together with the version to pass back for a compare-and-swap update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    /// The record.
+    pub value: T,
+    /// Its version; every successful update increments it.
+    pub version: i64,
+}
+
+/// Filters of ListAliases.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AliasFilter {
+    /// Only aliases with this routing strategy type (`SIMPLE` / `TERMINAL`).
+    pub routing_strategy_type: Option<String>,
+    /// Only aliases with exactly this name.
+    pub name: Option<String>,
+}
+
+/// Selection of DescribeFleetEvents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events at or after this time.
+    pub start: Option<Timestamp>,
+    /// Only events at or before this time.
+    pub end: Option<Timestamp>,
+}
+
+/// The control plane's durable state, in domain terms.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A random secret of `len` bytes named `name`, created on first use and the
+    /// same for every node sharing the database (e.g. the page-token key).
+    async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError>;
+
+    /// Creates a custom location with its tags; `AlreadyExists` if the name is taken.
+    async fn create_location(&self, location: &Location, tags: &[Tag]) -> Result<(), StoreError>;
+    /// The location named `name`.
+    async fn get_location(&self, name: &str) -> Result<Option<Location>, StoreError>;
+    /// Custom locations in creation order.
+    async fn list_locations(&self, page: PageRequest) -> Result<Page<Location>, StoreError>;
+    /// Deletes a location and its tags; `NotFound` if absent.
+    async fn delete_location(&self, name: &str) -> Result<(), StoreError>;
+
+    /// Creates a fleet with its first events and tags; `AlreadyExists` if the ID is taken.
+    async fn create_fleet(&self, fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> Result<(), StoreError>;
+    /// The fleet with ID `fleet_id`, in any status.
+    async fn get_fleet(&self, fleet_id: &str) -> Result<Option<Versioned<Fleet>>, StoreError>;
+    /// Fleets in creation order; terminated fleets only when `include_terminated`.
+    async fn list_fleets(&self, include_terminated: bool, page: PageRequest) -> Result<Page<Fleet>, StoreError>;
+    /// IDs of fleets that are not terminated and have `location` among their locations.
+    async fn fleets_in_location(&self, location: &str) -> Result<Vec<String>, StoreError>;
+    /// Replaces a fleet if its version is still `expected_version`, appending `events`
+    /// in the same transaction; returns the new version (`VersionConflict`, `NotFound`).
+    async fn update_fleet(&self, fleet: &Fleet, expected_version: i64, events: &[FleetEvent]) -> Result<i64, StoreError>;
+    /// A fleet's events, newest first.
+    async fn list_fleet_events(&self, fleet_id: &str, filter: &EventFilter, page: PageRequest) -> Result<Page<FleetEvent>, StoreError>;
+
+    /// Registers a compute; `AlreadyExists` if the fleet has one with that name.
+    async fn create_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError>;
+    /// The compute `compute_name` of fleet `fleet_id`.
+    async fn get_compute(&self, fleet_id: &str, compute_name: &str) -> Result<Option<ComputeRecord>, StoreError>;
+    /// A fleet's computes in registration order, optionally only those in `location`.
+    async fn list_computes(&self, fleet_id: &str, location: Option<&str>, page: PageRequest) -> Result<Page<ComputeRecord>, StoreError>;
+    /// Deregisters a compute and revokes its auth tokens; `NotFound` if absent.
+    async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError>;
+    /// Deletes every compute of a fleet and their tokens (the fleet is being deleted).
+    async fn delete_fleet_computes(&self, fleet_id: &str) -> Result<(), StoreError>;
+
+    /// Stores an auth token, first removing tokens that expired before `now`.
+    async fn put_auth_token(&self, token: &AuthToken, now: Timestamp) -> Result<(), StoreError>;
+    /// The token with this digest, whether or not it has expired.
+    async fn get_auth_token(&self, digest: &str) -> Result<Option<AuthToken>, StoreError>;
+
+    /// Creates an alias with its tags; `AlreadyExists` if the ID is taken.
+    async fn create_alias(&self, alias: &AliasRecord, tags: &[Tag]) -> Result<(), StoreError>;
+    /// The alias with ID `alias_id`.
+    async fn get_alias(&self, alias_id: &str) -> Result<Option<Versioned<AliasRecord>>, StoreError>;
+    /// Aliases in creation order matching `filter`.
+    async fn list_aliases(&self, filter: &AliasFilter, page: PageRequest) -> Result<Page<AliasRecord>, StoreError>;
+    /// Replaces an alias if its version is still `expected_version`; returns the new version.
+    async fn update_alias(&self, alias: &AliasRecord, expected_version: i64) -> Result<i64, StoreError>;
+    /// Deletes an alias and its tags; `NotFound` if absent.
+    async fn delete_alias(&self, alias_id: &str) -> Result<(), StoreError>;
+
+    /// The tags of the resource with this ARN, sorted by key (empty if none).
+    async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, StoreError>;
+    /// Adds tags to a resource, overwriting values of existing keys.
+    async fn tag_resource(&self, arn: &str, tags: &[Tag]) -> Result<(), StoreError>;
+    /// Removes the tags with these keys (absent keys are ignored).
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), StoreError>;
+    /// Removes every tag of a resource (it is being deleted).
+    async fn delete_tags(&self, arn: &str) -> Result<(), StoreError>;
+}
