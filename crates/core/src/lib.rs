@@ -2,6 +2,11 @@
 //! ARNs are formed (`control-plane-api.md` section 7.1), and the rules that govern
 //! them. Nothing here knows about HTTP or SQL.
 
+pub mod alias;
+pub mod arn;
 pub mod clock;
+pub mod fleet;
 pub mod ids;
+pub mod paging;
 pub mod records;
+pub mod tags;

@@ -225,7 +225,10 @@ mod tests {
 
     #[test]
     fn framework_errors_use_the_coral_namespace() {
-        assert_eq!(ErrorCode::UnknownOperationException.qualified(), "com.amazon.coral.service#UnknownOperationException");
+        assert_eq!(
+            ErrorCode::UnknownOperationException.qualified(),
+            "com.amazon.coral.service#UnknownOperationException"
+        );
         assert_eq!(ErrorCode::NotFoundException.qualified(), "com.amazonaws.gamelift#NotFoundException");
     }
 }

@@ -1,18 +1,22 @@
 //! The GameLift API model, independent of any wire protocol.
 //!
 //! Shapes, enums and the [`Operation`] list are generated from the botocore model
-//! (`control-plane-api.md` sections 3 to 6) into `generated*.rs` by `openlift-codegen`;
+//! (`control-plane-api.md` sections 3 to 6) into `generated_*.rs` by `openlift-codegen`;
 //! this crate adds the protocol-neutral [`Value`] tree the codecs speak, the
 //! [`Timestamp`] type, and the one [`ApiError`] every layer returns.
 
 mod error;
-mod generated;
+mod generated_enums;
+mod generated_operations;
+mod generated_shapes;
 mod timestamp;
 pub mod validate;
 mod value;
 
 pub use error::{ApiError, ErrorCode};
-pub use generated::*;
+pub use generated_enums::*;
+pub use generated_operations::*;
+pub use generated_shapes::*;
 pub use timestamp::Timestamp;
 pub use value::Value;
 
@@ -28,13 +32,14 @@ pub trait Shape: Sized {
         let mut errors = validate::Errors::default();
         let decoded = Self::decode(value, &validate::Path::root(), &mut errors)?;
         errors.finish()?;
-        Ok(decoded)
+        decoded.ok_or_else(ApiError::internal)
     }
 
     /// Decodes `value` found at `path`, pushing constraint violations into `errors`.
     ///
-    /// Returns `Err` only for type mismatches, which abort decoding at once.
-    fn decode(value: Value, path: &validate::Path, errors: &mut validate::Errors) -> Result<Self, ApiError>;
+    /// Returns `Err` only for type mismatches, which abort decoding at once;
+    /// `Ok(None)` when a violation makes the value unusable (it is in `errors`).
+    fn decode(value: Value, path: &validate::Path, errors: &mut validate::Errors) -> Result<Option<Self>, ApiError>;
 
     /// Encodes the shape, leaving out members that have no value.
     fn to_value(&self) -> Value;

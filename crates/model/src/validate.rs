@@ -6,6 +6,8 @@
 //! constraint: Member must ...; Value null at 'fleetId' ...`
 //! (`control-plane-api.md` section 2.6).
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64_STANDARD;
 use regex::Regex;
 
 use crate::{ApiError, Timestamp, Value};
@@ -139,10 +141,13 @@ pub fn timestamp(value: Value, path: &Path) -> Result<Timestamp, ApiError> {
     }
 }
 
-/// Reads raw bytes.
+/// Reads raw bytes: a byte string (CBOR) or base64 text (JSON).
 pub fn blob(value: Value, path: &Path) -> Result<Vec<u8>, ApiError> {
     match value {
         Value::Blob(b) => Ok(b),
+        Value::String(s) => BASE64_STANDARD
+            .decode(s.as_bytes())
+            .map_err(|_| ApiError::serialization(format!("Invalid base64 value for member '{}'", path.as_str()))),
         other => Err(mismatch("a blob", &other, path)),
     }
 }
@@ -186,6 +191,16 @@ pub fn count(n: usize, min: Option<usize>, max: Option<usize>, path: &Path, erro
 
 /// Checks a number against `min..=max`.
 pub fn range(v: i64, min: Option<i64>, max: Option<i64>, path: &Path, errors: &mut Errors) {
+    if let Some(min) = min.filter(|&min| v < min) {
+        errors.push(&format!("'{v}'"), path, &format!("Member must have value greater than or equal to {min}"));
+    }
+    if let Some(max) = max.filter(|&max| v > max) {
+        errors.push(&format!("'{v}'"), path, &format!("Member must have value less than or equal to {max}"));
+    }
+}
+
+/// Checks a floating-point number against `min..=max`.
+pub fn range_float(v: f64, min: Option<f64>, max: Option<f64>, path: &Path, errors: &mut Errors) {
     if let Some(min) = min.filter(|&min| v < min) {
         errors.push(&format!("'{v}'"), path, &format!("Member must have value greater than or equal to {min}"));
     }

@@ -1,1 +1,0 @@
-//! Placeholder until `openlift-codegen` writes the generated shapes here.
