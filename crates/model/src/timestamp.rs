@@ -45,6 +45,12 @@ impl Timestamp {
         Self::from(SystemTime::now())
     }
 
+    /// The same instant as a [`SystemTime`].
+    pub fn as_system_time(self) -> SystemTime {
+        let offset = Duration::from_millis(self.0.unsigned_abs());
+        if self.0 >= 0 { UNIX_EPOCH + offset } else { UNIX_EPOCH - offset }
+    }
+
     /// This timestamp moved forward by `d` (saturating).
     pub fn plus(self, d: Duration) -> Self {
         Timestamp(self.0.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
