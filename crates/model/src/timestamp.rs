@@ -30,9 +30,17 @@ impl Timestamp {
     }
 
     /// Converts fractional epoch seconds, as found on the wire; `None` if not finite or out of range.
+    ///
+    /// A value that is exactly some whole millisecond in `f64` (what a client writing
+    /// `1704067200.123` means) maps to that millisecond; anything finer is truncated.
     pub fn from_secs_f64(secs: f64) -> Option<Self> {
-        let millis = (secs * 1000.0).floor();
-        (millis.is_finite() && millis.abs() < 8.64e15).then_some(Timestamp(millis as i64))
+        let scaled = secs * 1000.0;
+        if !scaled.is_finite() || scaled.abs() >= 8.64e15 {
+            return None;
+        }
+        let nearest = scaled.round();
+        let millis = if nearest / 1000.0 == secs { nearest } else { scaled.floor() };
+        Some(Timestamp(millis as i64))
     }
 
     /// Fractional epoch seconds.
@@ -69,6 +77,12 @@ impl From<SystemTime> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seconds_that_are_whole_milliseconds_are_not_shifted_by_float_error() {
+        assert_eq!(Timestamp::from_secs_f64(-279343191357.267).unwrap().as_millis(), -279_343_191_357_267);
+        assert_eq!(Timestamp::from_secs_f64(0.001).unwrap().as_millis(), 1);
+    }
 
     #[test]
     fn fractional_seconds_keep_millisecond_precision() {

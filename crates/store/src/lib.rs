@@ -6,9 +6,37 @@
 //! same conformance suite (`tests/conformance.rs`). A write that returns `Ok`
 //! is durable: it survives the process being killed.
 
+mod common;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use openlift_core::records::{AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, Location};
 use openlift_model::{Tag, Timestamp};
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+/// Opens the store at `database_url`, choosing the backend by its scheme:
+/// `postgres://` or `postgresql://` is PostgreSQL, `sqlite://PATH` or a plain
+/// path is an SQLite file (created with its parent directory if needed).
+/// Pending migrations are applied before it returns.
+pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        return Ok(Arc::new(PostgresStore::connect(database_url).await?));
+    }
+    let path = match database_url.strip_prefix("sqlite://").or_else(|| database_url.strip_prefix("sqlite:")) {
+        Some(path) => path,
+        None if database_url.contains("://") => {
+            let message = format!("unsupported database URL scheme in {database_url:?}");
+            return Err(StoreError::Backend(message.into()));
+        }
+        None => database_url,
+    };
+    Ok(Arc::new(SqliteStore::open(path).await?))
+}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -98,16 +126,31 @@ pub trait Store: Send + Sync + 'static {
     async fn fleets_in_location(&self, location: &str) -> Result<Vec<String>, StoreError>;
     /// Replaces a fleet if its version is still `expected_version`, appending `events`
     /// in the same transaction; returns the new version (`VersionConflict`, `NotFound`).
-    async fn update_fleet(&self, fleet: &Fleet, expected_version: i64, events: &[FleetEvent]) -> Result<i64, StoreError>;
+    async fn update_fleet(
+        &self,
+        fleet: &Fleet,
+        expected_version: i64,
+        events: &[FleetEvent],
+    ) -> Result<i64, StoreError>;
     /// A fleet's events, newest first.
-    async fn list_fleet_events(&self, fleet_id: &str, filter: &EventFilter, page: PageRequest) -> Result<Page<FleetEvent>, StoreError>;
+    async fn list_fleet_events(
+        &self,
+        fleet_id: &str,
+        filter: &EventFilter,
+        page: PageRequest,
+    ) -> Result<Page<FleetEvent>, StoreError>;
 
     /// Registers a compute; `AlreadyExists` if the fleet has one with that name.
     async fn create_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError>;
     /// The compute `compute_name` of fleet `fleet_id`.
     async fn get_compute(&self, fleet_id: &str, compute_name: &str) -> Result<Option<ComputeRecord>, StoreError>;
     /// A fleet's computes in registration order, optionally only those in `location`.
-    async fn list_computes(&self, fleet_id: &str, location: Option<&str>, page: PageRequest) -> Result<Page<ComputeRecord>, StoreError>;
+    async fn list_computes(
+        &self,
+        fleet_id: &str,
+        location: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<ComputeRecord>, StoreError>;
     /// Deregisters a compute and revokes its auth tokens; `NotFound` if absent.
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError>;
     /// Deletes every compute of a fleet and their tokens (the fleet is being deleted).

@@ -1,0 +1,253 @@
+//! [`Store`] for [`PostgresStore`]: single statements run on the pool, the
+//! multi-statement writes are the transactions of `writes`.
+
+use async_trait::async_trait;
+use openlift_core::records::{AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, Location};
+use openlift_model::{Tag, Timestamp};
+use serde::de::DeserializeOwned;
+
+use super::{PostgresStore, writes};
+use crate::common::{
+    AliasRow, FleetRow, after_ascending, after_descending, backend, event_rows, fetch_limit, from_doc, page_of,
+    random_secret, to_doc,
+};
+use crate::{AliasFilter, EventFilter, Page, PageRequest, Store, StoreError, Versioned};
+
+/// `(cursor, document)` rows of a listing.
+type Rows = Vec<(i64, String)>;
+
+impl PostgresStore {
+    /// The document `sql` selects by `key`, decoded.
+    async fn get_doc<T: DeserializeOwned>(&self, sql: &'static str, key: &str) -> Result<Option<T>, StoreError> {
+        let doc: Option<String> =
+            sqlx::query_scalar(sql).bind(key).fetch_optional(&self.pool).await.map_err(backend)?;
+        doc.as_deref().map(from_doc).transpose()
+    }
+
+    /// The document and version `sql` selects by `key`, decoded.
+    async fn get_versioned<T: DeserializeOwned>(
+        &self,
+        sql: &'static str,
+        key: &str,
+    ) -> Result<Option<Versioned<T>>, StoreError> {
+        let row: Option<(String, i64)> =
+            sqlx::query_as(sql).bind(key).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.map(|(doc, version)| Ok(Versioned { value: from_doc(&doc)?, version })).transpose()
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
+        let select = "SELECT value FROM secrets WHERE name = $1";
+        let stored: Option<Vec<u8>> =
+            sqlx::query_scalar(select).bind(name).fetch_optional(&self.pool).await.map_err(backend)?;
+        if let Some(value) = stored {
+            return Ok(value);
+        }
+        sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(random_secret(len))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        sqlx::query_scalar(select).bind(name).fetch_one(&self.pool).await.map_err(backend)
+    }
+
+    async fn create_location(&self, location: &Location, tags: &[Tag]) -> Result<(), StoreError> {
+        writes::create_location(&self.pool, &location.name, &location.arn, &to_doc(location)?, tags).await
+    }
+
+    async fn get_location(&self, name: &str) -> Result<Option<Location>, StoreError> {
+        self.get_doc("SELECT doc FROM locations WHERE name = $1", name).await
+    }
+
+    async fn list_locations(&self, page: PageRequest) -> Result<Page<Location>, StoreError> {
+        let rows: Rows = sqlx::query_as("SELECT seq, doc FROM locations WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after_ascending(page.after))
+            .bind(fetch_limit(page.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        page_of(rows, page.limit)
+    }
+
+    async fn delete_location(&self, name: &str) -> Result<(), StoreError> {
+        writes::delete_tagged(&self.pool, "DELETE FROM locations WHERE name = $1 RETURNING arn", name).await
+    }
+
+    async fn create_fleet(&self, fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> Result<(), StoreError> {
+        writes::create_fleet(&self.pool, &FleetRow::new(fleet)?, &event_rows(events)?, tags).await
+    }
+
+    async fn get_fleet(&self, fleet_id: &str) -> Result<Option<Versioned<Fleet>>, StoreError> {
+        self.get_versioned("SELECT doc, version FROM fleets WHERE fleet_id = $1", fleet_id).await
+    }
+
+    async fn list_fleets(&self, include_terminated: bool, page: PageRequest) -> Result<Page<Fleet>, StoreError> {
+        let rows: Rows = sqlx::query_as(
+            "SELECT seq, doc FROM fleets WHERE seq > $1 AND ($2 OR NOT terminated) ORDER BY seq LIMIT $3",
+        )
+        .bind(after_ascending(page.after))
+        .bind(include_terminated)
+        .bind(fetch_limit(page.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        page_of(rows, page.limit)
+    }
+
+    async fn fleets_in_location(&self, location: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT f.fleet_id FROM fleets f JOIN fleet_locations l ON l.fleet_id = f.fleet_id \
+             WHERE l.location = $1 AND NOT f.terminated ORDER BY f.seq",
+        )
+        .bind(location)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn update_fleet(
+        &self,
+        fleet: &Fleet,
+        expected_version: i64,
+        events: &[FleetEvent],
+    ) -> Result<i64, StoreError> {
+        writes::update_fleet(&self.pool, &FleetRow::new(fleet)?, expected_version, &event_rows(events)?).await
+    }
+
+    async fn list_fleet_events(
+        &self,
+        fleet_id: &str,
+        filter: &EventFilter,
+        page: PageRequest,
+    ) -> Result<Page<FleetEvent>, StoreError> {
+        let rows: Rows = sqlx::query_as(
+            "SELECT seq, doc FROM fleet_events WHERE fleet_id = $1 AND seq < $2 \
+             AND ($3::bigint IS NULL OR event_time >= $3) AND ($4::bigint IS NULL OR event_time <= $4) \
+             ORDER BY seq DESC LIMIT $5",
+        )
+        .bind(fleet_id)
+        .bind(after_descending(page.after))
+        .bind(filter.start.map(Timestamp::as_millis))
+        .bind(filter.end.map(Timestamp::as_millis))
+        .bind(fetch_limit(page.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        page_of(rows, page.limit)
+    }
+
+    async fn create_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError> {
+        let c = &compute.compute;
+        let (fleet_id, name) =
+            (c.fleet_id.as_deref().unwrap_or_default(), c.compute_name.as_deref().unwrap_or_default());
+        writes::create_compute(&self.pool, fleet_id, name, c.location.as_deref(), &to_doc(compute)?).await
+    }
+
+    async fn get_compute(&self, fleet_id: &str, compute_name: &str) -> Result<Option<ComputeRecord>, StoreError> {
+        let doc: Option<String> =
+            sqlx::query_scalar("SELECT doc FROM computes WHERE fleet_id = $1 AND compute_name = $2")
+                .bind(fleet_id)
+                .bind(compute_name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        doc.as_deref().map(from_doc).transpose()
+    }
+
+    async fn list_computes(
+        &self,
+        fleet_id: &str,
+        location: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<ComputeRecord>, StoreError> {
+        let rows: Rows = sqlx::query_as(
+            "SELECT seq, doc FROM computes WHERE fleet_id = $1 AND ($2::text IS NULL OR location = $2) AND seq > $3 \
+             ORDER BY seq LIMIT $4",
+        )
+        .bind(fleet_id)
+        .bind(location)
+        .bind(after_ascending(page.after))
+        .bind(fetch_limit(page.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        page_of(rows, page.limit)
+    }
+
+    async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError> {
+        match writes::delete_computes(&self.pool, fleet_id, Some(compute_name)).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete_fleet_computes(&self, fleet_id: &str) -> Result<(), StoreError> {
+        writes::delete_computes(&self.pool, fleet_id, None).await.map(drop)
+    }
+
+    async fn put_auth_token(&self, token: &AuthToken, now: Timestamp) -> Result<(), StoreError> {
+        writes::put_auth_token(&self.pool, token, &to_doc(token)?, now.as_millis()).await
+    }
+
+    async fn get_auth_token(&self, digest: &str) -> Result<Option<AuthToken>, StoreError> {
+        self.get_doc("SELECT doc FROM auth_tokens WHERE digest = $1", digest).await
+    }
+
+    async fn create_alias(&self, alias: &AliasRecord, tags: &[Tag]) -> Result<(), StoreError> {
+        writes::create_alias(&self.pool, &AliasRow::new(alias)?, tags).await
+    }
+
+    async fn get_alias(&self, alias_id: &str) -> Result<Option<Versioned<AliasRecord>>, StoreError> {
+        self.get_versioned("SELECT doc, version FROM aliases WHERE alias_id = $1", alias_id).await
+    }
+
+    async fn list_aliases(&self, filter: &AliasFilter, page: PageRequest) -> Result<Page<AliasRecord>, StoreError> {
+        let rows: Rows = sqlx::query_as(
+            "SELECT seq, doc FROM aliases WHERE seq > $1 AND ($2::text IS NULL OR routing_type = $2) \
+             AND ($3::text IS NULL OR name = $3) ORDER BY seq LIMIT $4",
+        )
+        .bind(after_ascending(page.after))
+        .bind(filter.routing_strategy_type.as_deref())
+        .bind(filter.name.as_deref())
+        .bind(fetch_limit(page.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        page_of(rows, page.limit)
+    }
+
+    async fn update_alias(&self, alias: &AliasRecord, expected_version: i64) -> Result<i64, StoreError> {
+        writes::update_alias(&self.pool, &AliasRow::new(alias)?, expected_version).await
+    }
+
+    async fn delete_alias(&self, alias_id: &str) -> Result<(), StoreError> {
+        writes::delete_tagged(&self.pool, "DELETE FROM aliases WHERE alias_id = $1 RETURNING arn", alias_id).await
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM tags WHERE arn = $1 ORDER BY key")
+            .bind(arn)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(rows.into_iter().map(|(key, value)| Tag { key, value }).collect())
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &[Tag]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        writes::put_tags(&mut tx, arn, tags).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), StoreError> {
+        writes::untag_resource(&self.pool, arn, keys).await
+    }
+
+    async fn delete_tags(&self, arn: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM tags WHERE arn = $1").bind(arn).execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+}

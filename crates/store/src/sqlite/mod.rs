@@ -1,0 +1,172 @@
+//! The SQLite backend, the embedded default.
+//!
+//! Driver: `rusqlite` with the bundled SQLite. It is synchronous, which fits the
+//! one-writer model exactly: a dedicated writer thread owns the only writing
+//! connection and runs one job (one transaction) at a time, while reads run on
+//! a small pool of read-only connections via `spawn_blocking`. The tokio runtime
+//! is never blocked, and there is no async wrapper between the code and the SQL.
+//!
+//! Every connection runs in WAL mode with `synchronous=FULL`, so a write is on
+//! disk (the WAL is fsynced at commit) before it is acknowledged, and with a busy
+//! timeout so that several processes opening the same file wait for each other.
+
+mod migrate;
+mod queries;
+mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+use crate::common::backend;
+
+/// How long a connection waits for another one's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// At most this many idle read connections are kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+/// A unit of work for the writer thread.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// The [`Store`](crate::Store) on an SQLite file.
+pub struct SqliteStore {
+    writer: mpsc::Sender<Job>,
+    readers: Arc<Readers>,
+}
+
+/// The read connections not in use.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, with its parent directory) the database file at
+    /// `path` and applies pending migrations.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let (conn, readers) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(backend)?;
+            }
+            let mut conn = Connection::open(&path).map_err(backend)?;
+            configure(&conn, false)?;
+            migrate::apply(&mut conn)?;
+            let readers = Readers { path, idle: Mutex::new(Vec::new()) };
+            let reader = readers.take()?;
+            readers.put(reader);
+            Ok((conn, readers))
+        })
+        .await
+        .map_err(backend)??;
+        let (writer, jobs) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("openlift-sqlite-writer".into())
+            .spawn(move || {
+                let mut conn = conn;
+                for job in jobs {
+                    job(&mut conn);
+                }
+            })
+            .map_err(backend)?;
+        Ok(SqliteStore { writer, readers: Arc::new(readers) })
+    }
+
+    /// Runs `f` on the writer connection, after every write queued before it.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(Box::new(move |conn| {
+                // The caller may have gone away; the write stands regardless.
+                let _ = reply.send(f(conn));
+            }))
+            .map_err(|_| writer_gone())?;
+        result.await.map_err(|_| writer_gone())?
+    }
+
+    /// Runs `f` on a read connection, off the async runtime.
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let conn = readers.take()?;
+            let result = f(&conn);
+            readers.put(conn);
+            result
+        })
+        .await
+        .map_err(backend)?
+    }
+}
+
+impl Readers {
+    /// An idle read connection, or a new one.
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(conn) = self.idle.lock().map_err(|_| poisoned())?.pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open(&self.path).map_err(backend)?;
+        configure(&conn, true)?;
+        Ok(conn)
+    }
+
+    /// Returns a read connection to the pool (or closes it when enough are idle).
+    fn put(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE_READERS
+        {
+            idle.push(conn);
+        }
+    }
+}
+
+/// Sets the pragmas of a connection: the writer switches the file to WAL (a
+/// persistent setting) with `synchronous=FULL`; readers are read-only.
+fn configure(conn: &Connection, read_only: bool) -> Result<(), StoreError> {
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+    if read_only {
+        return conn.pragma_update(None, "query_only", true).map_err(backend);
+    }
+    enable_wal(conn)?;
+    conn.pragma_update(None, "synchronous", "FULL").map_err(backend)
+}
+
+/// Switches to WAL mode. Switching takes an exclusive lock without calling the
+/// busy handler, so a concurrent open of a new file is retried here instead.
+fn enable_wal(conn: &Connection) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => {
+                let message = format!("SQLite refused WAL mode (journal_mode={mode})");
+                return Err(backend(std::io::Error::other(message)));
+            }
+            Err(err)
+                if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(err) => return Err(backend(err)),
+        }
+    }
+}
+
+/// The error when the writer thread is gone (it only stops if a job panicked).
+fn writer_gone() -> StoreError {
+    backend(std::io::Error::other("the SQLite writer thread has stopped"))
+}
+
+/// The error when the reader pool's lock is poisoned.
+fn poisoned() -> StoreError {
+    backend(std::io::Error::other("the SQLite reader pool is poisoned"))
+}

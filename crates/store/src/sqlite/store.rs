@@ -1,0 +1,209 @@
+//! [`Store`] for [`SqliteStore`]: owned copies of the arguments go to the writer
+//! thread or a reader, which run the functions of `queries`.
+
+use async_trait::async_trait;
+use openlift_core::records::{AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, Location};
+use openlift_model::{Tag, Timestamp};
+
+use super::SqliteStore;
+use super::queries;
+use crate::common::{
+    AliasRow, FleetRow, after_ascending, after_descending, event_rows, from_doc, page_of, random_secret, to_doc,
+};
+use crate::{AliasFilter, EventFilter, Page, PageRequest, Store, StoreError, Versioned};
+
+/// Decodes an optional versioned document.
+fn decode<T: serde::de::DeserializeOwned>(row: Option<Versioned<String>>) -> Result<Option<Versioned<T>>, StoreError> {
+    row.map(|r| Ok(Versioned { value: from_doc(&r.value)?, version: r.version })).transpose()
+}
+
+/// Decodes an optional document.
+fn decode_doc<T: serde::de::DeserializeOwned>(doc: Option<String>) -> Result<Option<T>, StoreError> {
+    doc.as_deref().map(from_doc).transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
+        let key = name.to_owned();
+        if let Some(value) = self.read(move |c| queries::stored_secret(c, &key)).await? {
+            return Ok(value);
+        }
+        let (name, fresh) = (name.to_owned(), random_secret(len));
+        self.write(move |c| queries::secret(c, &name, &fresh)).await
+    }
+
+    async fn create_location(&self, location: &Location, tags: &[Tag]) -> Result<(), StoreError> {
+        let (name, arn, doc, tags) = (location.name.clone(), location.arn.clone(), to_doc(location)?, tags.to_vec());
+        self.write(move |c| queries::create_location(c, &name, &arn, &doc, &tags)).await
+    }
+
+    async fn get_location(&self, name: &str) -> Result<Option<Location>, StoreError> {
+        let name = name.to_owned();
+        decode_doc(self.read(move |c| queries::doc(c, "SELECT doc FROM locations WHERE name = ?1", &[&name])).await?)
+    }
+
+    async fn list_locations(&self, page: PageRequest) -> Result<Page<Location>, StoreError> {
+        let after = after_ascending(page.after);
+        page_of(self.read(move |c| queries::list_locations(c, after, page.limit)).await?, page.limit)
+    }
+
+    async fn delete_location(&self, name: &str) -> Result<(), StoreError> {
+        let name = name.to_owned();
+        self.write(move |c| queries::delete_tagged(c, "DELETE FROM locations WHERE name = ?1 RETURNING arn", &name))
+            .await
+    }
+
+    async fn create_fleet(&self, fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> Result<(), StoreError> {
+        let (row, events, tags) = (FleetRow::new(fleet)?, event_rows(events)?, tags.to_vec());
+        self.write(move |c| queries::create_fleet(c, &row, &events, &tags)).await
+    }
+
+    async fn get_fleet(&self, fleet_id: &str) -> Result<Option<Versioned<Fleet>>, StoreError> {
+        let id = fleet_id.to_owned();
+        decode(
+            self.read(move |c| queries::versioned(c, "SELECT doc, version FROM fleets WHERE fleet_id = ?1", &id))
+                .await?,
+        )
+    }
+
+    async fn list_fleets(&self, include_terminated: bool, page: PageRequest) -> Result<Page<Fleet>, StoreError> {
+        let after = after_ascending(page.after);
+        page_of(self.read(move |c| queries::list_fleets(c, include_terminated, after, page.limit)).await?, page.limit)
+    }
+
+    async fn fleets_in_location(&self, location: &str) -> Result<Vec<String>, StoreError> {
+        let location = location.to_owned();
+        self.read(move |c| queries::fleets_in_location(c, &location)).await
+    }
+
+    async fn update_fleet(
+        &self,
+        fleet: &Fleet,
+        expected_version: i64,
+        events: &[FleetEvent],
+    ) -> Result<i64, StoreError> {
+        let (row, events) = (FleetRow::new(fleet)?, event_rows(events)?);
+        self.write(move |c| queries::update_fleet(c, &row, expected_version, &events)).await
+    }
+
+    async fn list_fleet_events(
+        &self,
+        fleet_id: &str,
+        filter: &EventFilter,
+        page: PageRequest,
+    ) -> Result<Page<FleetEvent>, StoreError> {
+        let (id, before) = (fleet_id.to_owned(), after_descending(page.after));
+        let (start, end) = (filter.start.map(Timestamp::as_millis), filter.end.map(Timestamp::as_millis));
+        page_of(
+            self.read(move |c| queries::list_fleet_events(c, &id, start, end, before, page.limit)).await?,
+            page.limit,
+        )
+    }
+
+    async fn create_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError> {
+        let fleet_id = compute.compute.fleet_id.clone().unwrap_or_default();
+        let name = compute.compute.compute_name.clone().unwrap_or_default();
+        let (location, doc) = (compute.compute.location.clone(), to_doc(compute)?);
+        self.write(move |c| queries::create_compute(c, &fleet_id, &name, location.as_deref(), &doc)).await
+    }
+
+    async fn get_compute(&self, fleet_id: &str, compute_name: &str) -> Result<Option<ComputeRecord>, StoreError> {
+        let (id, name) = (fleet_id.to_owned(), compute_name.to_owned());
+        let sql = "SELECT doc FROM computes WHERE fleet_id = ?1 AND compute_name = ?2";
+        decode_doc(self.read(move |c| queries::doc(c, sql, &[&id, &name])).await?)
+    }
+
+    async fn list_computes(
+        &self,
+        fleet_id: &str,
+        location: Option<&str>,
+        page: PageRequest,
+    ) -> Result<Page<ComputeRecord>, StoreError> {
+        let (id, location, after) = (fleet_id.to_owned(), location.map(str::to_owned), after_ascending(page.after));
+        page_of(
+            self.read(move |c| queries::list_computes(c, &id, location.as_deref(), after, page.limit)).await?,
+            page.limit,
+        )
+    }
+
+    async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError> {
+        let (id, name) = (fleet_id.to_owned(), compute_name.to_owned());
+        match self.write(move |c| queries::delete_computes(c, &id, Some(&name))).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    async fn delete_fleet_computes(&self, fleet_id: &str) -> Result<(), StoreError> {
+        let id = fleet_id.to_owned();
+        self.write(move |c| queries::delete_computes(c, &id, None)).await.map(drop)
+    }
+
+    async fn put_auth_token(&self, token: &AuthToken, now: Timestamp) -> Result<(), StoreError> {
+        let (token, doc) = (token.clone(), to_doc(token)?);
+        self.write(move |c| queries::put_auth_token(c, &token, &doc, now.as_millis())).await
+    }
+
+    async fn get_auth_token(&self, digest: &str) -> Result<Option<AuthToken>, StoreError> {
+        let digest = digest.to_owned();
+        decode_doc(
+            self.read(move |c| queries::doc(c, "SELECT doc FROM auth_tokens WHERE digest = ?1", &[&digest])).await?,
+        )
+    }
+
+    async fn create_alias(&self, alias: &AliasRecord, tags: &[Tag]) -> Result<(), StoreError> {
+        let (row, tags) = (AliasRow::new(alias)?, tags.to_vec());
+        self.write(move |c| queries::create_alias(c, &row, &tags)).await
+    }
+
+    async fn get_alias(&self, alias_id: &str) -> Result<Option<Versioned<AliasRecord>>, StoreError> {
+        let id = alias_id.to_owned();
+        decode(
+            self.read(move |c| queries::versioned(c, "SELECT doc, version FROM aliases WHERE alias_id = ?1", &id))
+                .await?,
+        )
+    }
+
+    async fn list_aliases(&self, filter: &AliasFilter, page: PageRequest) -> Result<Page<AliasRecord>, StoreError> {
+        let (filter, after) = (filter.clone(), after_ascending(page.after));
+        let rows = self
+            .read(move |c| {
+                let (routing, name) = (filter.routing_strategy_type.as_deref(), filter.name.as_deref());
+                queries::list_aliases(c, routing, name, after, page.limit)
+            })
+            .await?;
+        page_of(rows, page.limit)
+    }
+
+    async fn update_alias(&self, alias: &AliasRecord, expected_version: i64) -> Result<i64, StoreError> {
+        let row = AliasRow::new(alias)?;
+        self.write(move |c| queries::update_alias(c, &row, expected_version)).await
+    }
+
+    async fn delete_alias(&self, alias_id: &str) -> Result<(), StoreError> {
+        let id = alias_id.to_owned();
+        self.write(move |c| queries::delete_tagged(c, "DELETE FROM aliases WHERE alias_id = ?1 RETURNING arn", &id))
+            .await
+    }
+
+    async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, StoreError> {
+        let arn = arn.to_owned();
+        self.read(move |c| queries::list_tags(c, &arn)).await
+    }
+
+    async fn tag_resource(&self, arn: &str, tags: &[Tag]) -> Result<(), StoreError> {
+        let (arn, tags) = (arn.to_owned(), tags.to_vec());
+        self.write(move |c| queries::tag_resource(c, &arn, &tags)).await
+    }
+
+    async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), StoreError> {
+        let (arn, keys) = (arn.to_owned(), keys.to_vec());
+        self.write(move |c| queries::untag_resource(c, &arn, Some(&keys))).await
+    }
+
+    async fn delete_tags(&self, arn: &str) -> Result<(), StoreError> {
+        let arn = arn.to_owned();
+        self.write(move |c| queries::untag_resource(c, &arn, None)).await
+    }
+}

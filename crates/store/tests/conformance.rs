@@ -1,0 +1,51 @@
+//! The conformance suite: the same cases run against SQLite (a temporary file)
+//! and PostgreSQL (a fresh schema on `OPENLIFT_TEST_DATABASE_URL`; the
+//! PostgreSQL tests fail when it is unset, unless `OPENLIFT_SKIP_POSTGRES=1`),
+//! plus the kill -9 durability test.
+
+mod cases;
+mod durability;
+mod support;
+
+/// Instantiates every case for one backend, each on its own fresh database.
+macro_rules! backend_tests {
+    ($module:ident, $kind:expr, [$($case:ident),* $(,)?]) => {
+        mod $module {
+            use crate::support::{Backend, Kind};
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let Some(backend) = Backend::new($kind).await else { return };
+                    crate::cases::$case(&backend).await;
+                    backend.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+/// Instantiates every case for both backends.
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        backend_tests!(sqlite, Kind::Sqlite, [$($case),*]);
+        backend_tests!(postgres, Kind::Postgres, [$($case),*]);
+    };
+}
+
+conformance!(
+    secrets_are_stable,
+    secrets_under_concurrent_callers,
+    locations,
+    tags,
+    fleet_lifecycle,
+    list_fleets,
+    fleets_in_location,
+    fleet_events,
+    computes,
+    auth_tokens,
+    aliases,
+    concurrent_fleet_updates,
+    concurrent_alias_updates,
+    concurrent_creates,
+    concurrent_opens_and_reopen,
+);

@@ -1,0 +1,188 @@
+//! Test fixtures: a fresh, isolated database per test on either backend, and
+//! builders for the records the cases store.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use openlift_core::records::{AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, Location};
+use openlift_model::{
+    Compute, ComputeStatus, Event, EventCode, FleetAttributes, FleetStatus, LocationState, RoutingStrategy,
+    RoutingStrategyType, Tag, Timestamp,
+};
+use openlift_store::Store;
+use sqlx::Connection;
+
+/// The PostgreSQL server the PostgreSQL half of the suite runs against.
+const DATABASE_URL_VAR: &str = "OPENLIFT_TEST_DATABASE_URL";
+/// Set to `1` to skip (rather than fail) the PostgreSQL half when no server is configured.
+const SKIP_POSTGRES_VAR: &str = "OPENLIFT_SKIP_POSTGRES";
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// A file in a fresh temporary directory.
+    Sqlite,
+    /// A fresh schema on the server at `OPENLIFT_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// An empty database of its own for one test.
+pub struct Backend {
+    url: String,
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Backend {
+    /// A fresh database: an SQLite file in a new temporary directory, or a new
+    /// uniquely named PostgreSQL schema (reached through `search_path`). `None`
+    /// only when PostgreSQL is explicitly skipped.
+    pub async fn new(kind: Kind) -> Option<Backend> {
+        match kind {
+            Kind::Sqlite => {
+                let dir = tempfile::tempdir().expect("create a temporary directory");
+                let path = dir.path().join("nested").join("store.sqlite3");
+                Some(Backend { url: format!("sqlite://{}", path.display()), postgres: None, _dir: Some(dir) })
+            }
+            Kind::Postgres => {
+                let Ok(base) = std::env::var(DATABASE_URL_VAR) else {
+                    if std::env::var(SKIP_POSTGRES_VAR).as_deref() == Ok("1") {
+                        eprintln!("SKIPPED: PostgreSQL test ({SKIP_POSTGRES_VAR}=1)");
+                        return None;
+                    }
+                    panic!(
+                        "{DATABASE_URL_VAR} is not set: point it at a PostgreSQL database \
+                         (e.g. postgres://postgres@127.0.0.1:5432/test) or set {SKIP_POSTGRES_VAR}=1 to skip"
+                    );
+                };
+                let schema = unique_schema();
+                admin(&base, &format!("CREATE SCHEMA {schema}")).await;
+                let separator = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+                Some(Backend { url, postgres: Some((base, schema)), _dir: None })
+            }
+        }
+    }
+
+    /// The database URL to give `openlift_store::open`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Opens (again) the store on this database.
+    pub async fn open(&self) -> Arc<dyn Store> {
+        openlift_store::open(&self.url).await.expect("open the store")
+    }
+
+    /// Drops the test's PostgreSQL schema (the SQLite directory goes with `self`).
+    pub async fn cleanup(self) {
+        if let Some((base, schema)) = &self.postgres {
+            admin(base, &format!("DROP SCHEMA {schema} CASCADE")).await;
+        }
+    }
+}
+
+/// A schema name no other test, run or process uses.
+fn unique_schema() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").subsec_nanos();
+    format!("openlift_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Runs one administrative statement on the server at `base`.
+async fn admin(base: &str, sql: &str) {
+    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to the PostgreSQL test server");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut conn).await.expect("run an admin statement");
+    conn.close().await.expect("close the admin connection");
+}
+
+/// A tag.
+pub fn tag(key: &str, value: &str) -> Tag {
+    Tag { key: key.into(), value: value.into() }
+}
+
+/// A custom location.
+pub fn location(name: &str) -> Location {
+    Location {
+        name: name.into(),
+        arn: format!("arn:aws:gamelift:us-west-2::location/{name}"),
+        creation_time: Timestamp::from_millis(1_700_000_000_123),
+    }
+}
+
+/// A fleet in `status` running in `locations`.
+pub fn fleet(id: &str, status: FleetStatus, locations: &[&str]) -> Fleet {
+    Fleet {
+        attributes: FleetAttributes {
+            fleet_id: Some(id.into()),
+            fleet_arn: Some(format!("arn:aws:gamelift:us-west-2:123456789012:fleet/{id}")),
+            name: Some(format!("name of {id}")),
+            status: Some(status),
+            creation_time: Some(Timestamp::from_millis(1_700_000_000_000)),
+            ..FleetAttributes::default()
+        },
+        locations: locations
+            .iter()
+            .map(|l| LocationState { location: Some((*l).into()), status: Some(status), ..LocationState::default() })
+            .collect(),
+        runtime_configuration: None,
+    }
+}
+
+/// Event `n` of a fleet, at `millis`.
+pub fn event(fleet_id: &str, n: u32, millis: i64) -> FleetEvent {
+    FleetEvent {
+        fleet_id: fleet_id.into(),
+        event: Event {
+            event_id: Some(format!("{fleet_id}-event-{n}")),
+            event_code: Some(EventCode::GenericEvent),
+            event_time: Some(Timestamp::from_millis(millis)),
+            message: Some(format!("event {n} ✓")),
+            resource_id: Some(fleet_id.into()),
+            ..Event::default()
+        },
+    }
+}
+
+/// A compute of `fleet_id` in `location`.
+pub fn compute(fleet_id: &str, name: &str, location: &str) -> ComputeRecord {
+    ComputeRecord {
+        compute: Compute {
+            fleet_id: Some(fleet_id.into()),
+            compute_name: Some(name.into()),
+            location: Some(location.into()),
+            compute_status: Some(ComputeStatus::Active),
+            ip_address: Some("10.0.0.1".into()),
+            ..Compute::default()
+        },
+        certificate_path: Some("/etc/cert.pem".into()),
+    }
+}
+
+/// An auth token of a compute expiring at `millis`.
+pub fn token(digest: &str, fleet_id: &str, compute_name: &str, millis: i64) -> AuthToken {
+    AuthToken {
+        digest: digest.into(),
+        fleet_id: fleet_id.into(),
+        compute_name: compute_name.into(),
+        expires_at: Timestamp::from_millis(millis),
+    }
+}
+
+/// An alias routing to a fleet (`SIMPLE`) or terminal.
+pub fn alias(id: &str, name: &str, routing: RoutingStrategyType) -> AliasRecord {
+    AliasRecord {
+        alias_id: Some(id.into()),
+        alias_arn: Some(format!("arn:aws:gamelift:us-west-2::alias/{id}")),
+        name: Some(name.into()),
+        description: Some("an alias".into()),
+        routing_strategy: Some(RoutingStrategy {
+            r#type: Some(routing),
+            fleet_id: (routing == RoutingStrategyType::Simple).then(|| "fleet-1".into()),
+            message: (routing == RoutingStrategyType::Terminal).then(|| "gone".into()),
+        }),
+        creation_time: Some(Timestamp::from_millis(1_700_000_000_000)),
+        last_updated_time: None,
+    }
+}
