@@ -1,0 +1,125 @@
+//! The `openlift` command.
+//!
+//! `openlift serve` runs the control plane. Every flag can also be set with an
+//! `OPENLIFT_*` environment variable or in the TOML file given with `--config`;
+//! a flag beats the environment, which beats the file, which beats the default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use openlift_server::config::{self, Config, FileConfig};
+use openlift_server::credentials::CredentialEntry;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "openlift", version, about = "A self-hosted, wire-compatible Amazon GameLift game session service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the control plane (the GameLift API).
+    Serve(ServeArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// TOML file with any of the settings below, plus `[[credentials]]` tables.
+    #[arg(long, env = "OPENLIFT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address the API listens on [default: 127.0.0.1:9080].
+    #[arg(long, env = "OPENLIFT_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Directory for the SQLite database and generated credentials [default: ./openlift-data].
+    #[arg(long, env = "OPENLIFT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Region served; clients must sign for it [default: us-east-1].
+    #[arg(long, env = "OPENLIFT_REGION")]
+    region: Option<String>,
+    /// Account ID shown in ARNs [default: 000000000000].
+    #[arg(long, env = "OPENLIFT_ACCOUNT_ID")]
+    account_id: Option<String>,
+    /// `sqlite://PATH` or `postgres://...` [default: SQLite file in the data dir].
+    #[arg(long, env = "OPENLIFT_DATABASE_URL")]
+    database_url: Option<String>,
+    /// WebSocket URL returned to game servers by RegisterCompute [default: ws://<listen address>].
+    #[arg(long, env = "OPENLIFT_SDK_ENDPOINT")]
+    sdk_endpoint: Option<String>,
+    /// Access key ID of an accepted credential (with OPENLIFT_SECRET_ACCESS_KEY).
+    #[arg(long, env = "OPENLIFT_ACCESS_KEY_ID", requires = "secret_access_key")]
+    access_key_id: Option<String>,
+    /// Secret of that credential; prefer the environment variable to the flag.
+    #[arg(long, env = "OPENLIFT_SECRET_ACCESS_KEY", hide_env_values = true, requires = "access_key_id")]
+    secret_access_key: Option<String>,
+}
+
+impl ServeArgs {
+    fn into_config(self) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let mut credentials = file.credentials;
+        if let (Some(access_key_id), Some(secret_access_key)) = (self.access_key_id, self.secret_access_key) {
+            credentials.insert(0, CredentialEntry { access_key_id, secret_access_key });
+        }
+        Ok(Config {
+            listen: match self.listen.or(file.listen) {
+                Some(addr) => addr,
+                None => config::DEFAULT_LISTEN.parse().context("default listen address")?,
+            },
+            data_dir: self.data_dir.or(file.data_dir).unwrap_or_else(|| PathBuf::from(config::DEFAULT_DATA_DIR)),
+            region: self.region.or(file.region).unwrap_or_else(|| config::DEFAULT_REGION.to_owned()),
+            account_id: self.account_id.or(file.account_id).unwrap_or_else(|| config::DEFAULT_ACCOUNT_ID.to_owned()),
+            database_url: self.database_url.or(file.database_url),
+            credentials,
+            sdk_endpoint: self.sdk_endpoint.or(file.sdk_endpoint),
+        })
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => {
+            let config = args.into_config()?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            let shutdown = CancellationToken::new();
+            let server = openlift_server::serve(config, listener, shutdown.clone());
+            tokio::pin!(server);
+            tokio::select! {
+                result = &mut server => return Ok(result?),
+                () = termination_signal() => shutdown.cancel(),
+            }
+            server.await?;
+        }
+    }
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn termination_signal() {
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM; stop with SIGINT");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, shutting down"),
+        _ = terminate.recv() => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,133 @@
+//! CreateAlias, DescribeAlias, ListAliases, UpdateAlias, DeleteAlias, ResolveAlias
+//! (`control-plane-api.md` section 7.7).
+
+use openlift_core::{alias, ids, tags};
+use openlift_model::{
+    Alias, ApiError, CreateAliasInput, CreateAliasOutput, DeleteAliasInput, DescribeAliasInput, DescribeAliasOutput,
+    ErrorCode, ListAliasesInput, ListAliasesOutput, ResolveAliasInput, ResolveAliasOutput, RoutingStrategy,
+    UpdateAliasInput, UpdateAliasOutput,
+};
+use openlift_store::{AliasFilter, StoreError, Versioned};
+
+use crate::api::load_fleet;
+use crate::app::{App, MAX_PAGE, internal};
+
+/// How often an UpdateAlias compare-and-swap is retried against concurrent writers.
+const CAS_ATTEMPTS: usize = 8;
+
+/// Checks a routing strategy and that a SIMPLE one points at a live fleet; `if_missing`
+/// is the error for an unknown fleet (CreateAlias declares no `NotFoundException`).
+async fn checked_strategy(
+    app: &App,
+    strategy: RoutingStrategy,
+    if_missing: ErrorCode,
+) -> Result<RoutingStrategy, ApiError> {
+    let strategy = alias::routing_strategy(strategy)?;
+    if let Some(fleet_id) = &strategy.fleet_id {
+        load_fleet(app, fleet_id, if_missing).await?;
+    }
+    Ok(strategy)
+}
+
+async fn existing(app: &App, alias_id_or_arn: &str) -> Result<Versioned<Alias>, ApiError> {
+    let id = ids::id_from_id_or_arn(alias_id_or_arn);
+    let alias = app.store.get_alias(id).await.map_err(internal)?;
+    alias.ok_or_else(|| ApiError::not_found(format!("Alias {id} not found.")))
+}
+
+/// Creates an alias.
+pub async fn create(app: &App, input: CreateAliasInput) -> Result<CreateAliasOutput, ApiError> {
+    let tags = tags::merge(&[], input.tags.as_deref().unwrap_or_default())?;
+    let strategy = checked_strategy(app, input.routing_strategy, ErrorCode::InvalidRequestException).await?;
+    let id = ids::new_alias_id();
+    let now = app.now();
+    let alias = Alias {
+        alias_arn: Some(app.scope.alias_arn(&id)),
+        alias_id: Some(id.clone()),
+        name: Some(input.name),
+        description: input.description,
+        routing_strategy: Some(strategy),
+        creation_time: Some(now),
+        last_updated_time: Some(now),
+    };
+    match app.store.create_alias(&alias, &tags).await {
+        Ok(()) => {}
+        Err(StoreError::AlreadyExists) => return Err(ApiError::conflict(format!("Alias {id} already exists."))),
+        Err(e) => return Err(internal(e)),
+    }
+    tracing::info!(alias_id = %id, "alias created");
+    Ok(CreateAliasOutput { alias: Some(alias) })
+}
+
+/// One alias.
+pub async fn describe(app: &App, input: DescribeAliasInput) -> Result<DescribeAliasOutput, ApiError> {
+    Ok(DescribeAliasOutput { alias: Some(existing(app, &input.alias_id).await?.value) })
+}
+
+/// Aliases, optionally filtered by routing type and exact name.
+pub async fn list(app: &App, input: ListAliasesInput) -> Result<ListAliasesOutput, ApiError> {
+    let filter = AliasFilter {
+        routing_strategy_type: input.routing_strategy_type.map(|t| t.as_str().to_owned()),
+        name: input.name.clone(),
+    };
+    let scope = format!(
+        "ListAliases|{}|{}",
+        filter.routing_strategy_type.as_deref().unwrap_or_default(),
+        filter.name.as_deref().unwrap_or_default()
+    );
+    let page = app.page_request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
+    let aliases = app.store.list_aliases(&filter, page).await.map_err(internal)?;
+    let next_token = app.next_token(&scope, &aliases);
+    Ok(ListAliasesOutput { aliases: Some(aliases.items), next_token })
+}
+
+/// Changes an alias's name, description or routing; `LastUpdatedTime` moves.
+pub async fn update(app: &App, input: UpdateAliasInput) -> Result<UpdateAliasOutput, ApiError> {
+    let strategy = match input.routing_strategy {
+        Some(s) => Some(checked_strategy(app, s, ErrorCode::NotFoundException).await?),
+        None => None,
+    };
+    for _ in 0..CAS_ATTEMPTS {
+        let Versioned { value: mut alias, version } = existing(app, &input.alias_id).await?;
+        if let Some(name) = &input.name {
+            alias.name = Some(name.clone());
+        }
+        if let Some(description) = &input.description {
+            alias.description = Some(description.clone());
+        }
+        if let Some(strategy) = &strategy {
+            alias.routing_strategy = Some(strategy.clone());
+        }
+        alias.last_updated_time = Some(app.now());
+        match app.store.update_alias(&alias, version).await {
+            Ok(_) => return Ok(UpdateAliasOutput { alias: Some(alias) }),
+            Err(StoreError::VersionConflict) => continue,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::not_found(format!("Alias {} not found.", input.alias_id)));
+            }
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    Err(ApiError::invalid_request(format!("Alias {} is being changed by other requests; retry.", input.alias_id)))
+}
+
+/// Deletes an alias and its tags.
+pub async fn delete(app: &App, input: DeleteAliasInput) -> Result<(), ApiError> {
+    let alias = existing(app, &input.alias_id).await?.value;
+    let id = alias.alias_id.unwrap_or_default();
+    match app.store.delete_alias(&id).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Err(ApiError::not_found(format!("Alias {id} not found."))),
+        Err(e) => return Err(internal(e)),
+    }
+    app.store.delete_tags(&app.scope.alias_arn(&id)).await.map_err(internal)?;
+    tracing::info!(alias_id = %id, "alias deleted");
+    Ok(())
+}
+
+/// The fleet a SIMPLE alias points to; a TERMINAL alias answers its message.
+pub async fn resolve(app: &App, input: ResolveAliasInput) -> Result<ResolveAliasOutput, ApiError> {
+    let alias = existing(app, &input.alias_id).await?.value;
+    let fleet_id = alias::resolve(&alias)?.to_owned();
+    Ok(ResolveAliasOutput { fleet_arn: Some(app.scope.fleet_arn(&fleet_id)), fleet_id: Some(fleet_id) })
+}

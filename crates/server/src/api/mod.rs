@@ -1,0 +1,214 @@
+//! The GameLift operations: one exhaustive `match` from [`Operation`] to its handler.
+//!
+//! Handlers take the decoded, validated input shape and return the output shape;
+//! everything about the wire stays in the HTTP layer.
+
+mod aliases;
+mod computes;
+mod fleet_locations;
+mod fleets;
+mod locations;
+mod tags;
+
+use std::future::Future;
+
+use openlift_core::ids;
+use openlift_core::records::{Fleet, FleetEvent};
+use openlift_model::{ApiError, ErrorCode, Operation, Shape, Value};
+use openlift_store::{StoreError, Versioned};
+
+use crate::app::{App, internal};
+
+/// How often a compare-and-swap update is retried when another writer got there first.
+const CAS_ATTEMPTS: usize = 8;
+
+/// Runs `op` on `input`, returning the encoded output.
+pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, ApiError> {
+    use Operation as O;
+    match op {
+        O::CreateLocation => call(app, input, locations::create).await,
+        O::ListLocations => call(app, input, locations::list).await,
+        O::DeleteLocation => call(app, input, locations::delete).await,
+        O::CreateFleet => call(app, input, fleets::create).await,
+        O::DescribeFleetAttributes => call(app, input, fleets::describe_attributes).await,
+        O::ListFleets => call(app, input, fleets::list).await,
+        O::UpdateFleetAttributes => call(app, input, fleets::update_attributes).await,
+        O::DeleteFleet => call_no_output(app, input, fleets::delete).await,
+        O::UpdateRuntimeConfiguration => call(app, input, fleets::update_runtime_configuration).await,
+        O::DescribeRuntimeConfiguration => call(app, input, fleets::describe_runtime_configuration).await,
+        O::DescribeFleetEvents => call(app, input, fleets::describe_events).await,
+        O::CreateFleetLocations => call(app, input, fleet_locations::create).await,
+        O::DeleteFleetLocations => call(app, input, fleet_locations::delete).await,
+        O::DescribeFleetLocationAttributes => call(app, input, fleet_locations::describe).await,
+        O::RegisterCompute => call(app, input, computes::register).await,
+        O::DeregisterCompute => call(app, input, computes::deregister).await,
+        O::DescribeCompute => call(app, input, computes::describe).await,
+        O::ListCompute => call(app, input, computes::list).await,
+        O::GetComputeAuthToken => call(app, input, computes::auth_token).await,
+        O::CreateAlias => call(app, input, aliases::create).await,
+        O::DescribeAlias => call(app, input, aliases::describe).await,
+        O::ListAliases => call(app, input, aliases::list).await,
+        O::UpdateAlias => call(app, input, aliases::update).await,
+        O::DeleteAlias => call_no_output(app, input, aliases::delete).await,
+        O::ResolveAlias => call(app, input, aliases::resolve).await,
+        O::TagResource => call(app, input, tags::tag).await,
+        O::UntagResource => call(app, input, tags::untag).await,
+        O::ListTagsForResource => call(app, input, tags::list).await,
+        O::AcceptMatch
+        | O::ClaimGameServer
+        | O::CreateBuild
+        | O::CreateContainerFleet
+        | O::CreateContainerGroupDefinition
+        | O::CreateGameServerGroup
+        | O::CreateGameSession
+        | O::CreateGameSessionQueue
+        | O::CreateMatchmakingConfiguration
+        | O::CreateMatchmakingRuleSet
+        | O::CreatePlayerSession
+        | O::CreatePlayerSessions
+        | O::CreateScript
+        | O::CreateVpcPeeringAuthorization
+        | O::CreateVpcPeeringConnection
+        | O::DeleteBuild
+        | O::DeleteContainerFleet
+        | O::DeleteContainerGroupDefinition
+        | O::DeleteGameServerGroup
+        | O::DeleteGameSessionQueue
+        | O::DeleteMatchmakingConfiguration
+        | O::DeleteMatchmakingRuleSet
+        | O::DeleteScalingPolicy
+        | O::DeleteScript
+        | O::DeleteVpcPeeringAuthorization
+        | O::DeleteVpcPeeringConnection
+        | O::DeregisterGameServer
+        | O::DescribeBuild
+        | O::DescribeContainerFleet
+        | O::DescribeContainerGroupDefinition
+        | O::DescribeContainerGroupPortMappings
+        | O::DescribeEC2InstanceLimits
+        | O::DescribeFleetCapacity
+        | O::DescribeFleetDeployment
+        | O::DescribeFleetLocationCapacity
+        | O::DescribeFleetLocationUtilization
+        | O::DescribeFleetPortSettings
+        | O::DescribeFleetUtilization
+        | O::DescribeGameServer
+        | O::DescribeGameServerGroup
+        | O::DescribeGameServerInstances
+        | O::DescribeGameSessionDetails
+        | O::DescribeGameSessionPlacement
+        | O::DescribeGameSessionQueues
+        | O::DescribeGameSessions
+        | O::DescribeInstances
+        | O::DescribeMatchmaking
+        | O::DescribeMatchmakingConfigurations
+        | O::DescribeMatchmakingRuleSets
+        | O::DescribePlayerSessions
+        | O::DescribeScalingPolicies
+        | O::DescribeScript
+        | O::DescribeVpcPeeringAuthorizations
+        | O::DescribeVpcPeeringConnections
+        | O::GetComputeAccess
+        | O::GetGameSessionLogUrl
+        | O::GetInstanceAccess
+        | O::GetPlayerConnectionDetails
+        | O::ListBuilds
+        | O::ListContainerFleets
+        | O::ListContainerGroupDefinitionVersions
+        | O::ListContainerGroupDefinitions
+        | O::ListFleetDeployments
+        | O::ListGameServerGroups
+        | O::ListGameServers
+        | O::ListScripts
+        | O::PutScalingPolicy
+        | O::RegisterGameServer
+        | O::RequestUploadCredentials
+        | O::ResumeGameServerGroup
+        | O::SearchGameSessions
+        | O::StartFleetActions
+        | O::StartGameSessionPlacement
+        | O::StartMatchBackfill
+        | O::StartMatchmaking
+        | O::StopFleetActions
+        | O::StopGameSessionPlacement
+        | O::StopMatchmaking
+        | O::SuspendGameServerGroup
+        | O::TerminateGameSession
+        | O::UpdateBuild
+        | O::UpdateContainerFleet
+        | O::UpdateContainerGroupDefinition
+        | O::UpdateFleetCapacity
+        | O::UpdateFleetPortSettings
+        | O::UpdateGameServer
+        | O::UpdateGameServerGroup
+        | O::UpdateGameSession
+        | O::UpdateGameSessionQueue
+        | O::UpdateMatchmakingConfiguration
+        | O::UpdateScript
+        | O::ValidateMatchmakingRuleSet => Err(unsupported(op)),
+    }
+}
+
+/// The answer to an operation of the model that openlift does not implement yet.
+pub fn unsupported(op: Operation) -> ApiError {
+    ApiError::invalid_request(format!("Operation {} is not supported by openlift yet.", op.name()))
+}
+
+async fn call<'a, I, O, F>(app: &'a App, input: Value, handler: impl FnOnce(&'a App, I) -> F) -> Result<Value, ApiError>
+where
+    I: Shape,
+    O: Shape,
+    F: Future<Output = Result<O, ApiError>> + 'a,
+{
+    Ok(handler(app, I::from_value(input)?).await?.to_value())
+}
+
+async fn call_no_output<'a, I, F>(
+    app: &'a App,
+    input: Value,
+    handler: impl FnOnce(&'a App, I) -> F,
+) -> Result<Value, ApiError>
+where
+    I: Shape,
+    F: Future<Output = Result<(), ApiError>> + 'a,
+{
+    handler(app, I::from_value(input)?).await?;
+    Ok(Value::Map(Vec::new()))
+}
+
+/// `NotFoundException` for a fleet that does not exist (or was deleted).
+pub fn fleet_not_found(fleet_id: &str) -> ApiError {
+    ApiError::not_found(format!("Fleet {fleet_id} not found."))
+}
+
+/// The fleet with this ID or ARN unless absent or deleted, in which case the error
+/// has code `if_missing` (operations that declare no `NotFoundException` use
+/// `InvalidRequestException`).
+pub async fn load_fleet(app: &App, fleet_id_or_arn: &str, if_missing: ErrorCode) -> Result<Versioned<Fleet>, ApiError> {
+    let id = ids::id_from_id_or_arn(fleet_id_or_arn);
+    match app.store.get_fleet(id).await.map_err(internal)? {
+        Some(fleet) if !openlift_core::fleet::is_deleted(&fleet.value) => Ok(fleet),
+        _ => Err(ApiError::new(if_missing, format!("Fleet {id} not found."))),
+    }
+}
+
+/// Applies `change` to a live fleet with compare-and-swap, retrying when another writer
+/// won the race; `change` returns the events to record with the new state.
+pub async fn update_fleet(
+    app: &App,
+    fleet_id_or_arn: &str,
+    mut change: impl FnMut(&mut Fleet) -> Result<Vec<FleetEvent>, ApiError>,
+) -> Result<Fleet, ApiError> {
+    for _ in 0..CAS_ATTEMPTS {
+        let Versioned { value: mut fleet, version } =
+            load_fleet(app, fleet_id_or_arn, ErrorCode::NotFoundException).await?;
+        let events = change(&mut fleet)?;
+        match app.store.update_fleet(&fleet, version, &events).await {
+            Ok(_) => return Ok(fleet),
+            Err(StoreError::VersionConflict) => continue,
+            Err(StoreError::NotFound) => return Err(fleet_not_found(fleet.id())),
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    Err(ApiError::conflict(format!("Fleet {fleet_id_or_arn} is being changed by other requests; retry.")))
+}
