@@ -9,4 +9,5 @@ pub mod fleet;
 pub mod ids;
 pub mod paging;
 pub mod records;
+pub mod search;
 pub mod tags;
