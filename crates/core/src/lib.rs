@@ -6,6 +6,7 @@ pub mod alias;
 pub mod arn;
 pub mod clock;
 pub mod fleet;
+pub mod game_session;
 pub mod ids;
 pub mod paging;
 pub mod records;
