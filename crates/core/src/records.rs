@@ -1,10 +1,14 @@
 //! The records the control plane keeps.
 //!
 //! Where GameLift's own shape already says everything about a resource
-//! (`FleetAttributes`, `Alias`, `Compute`, `Event`) the record embeds it, so what
-//! is stored is what is answered; records add only what the API never shows.
+//! (`FleetAttributes`, `Alias`, `Compute`, `Event`, `GameSession`, `PlayerSession`)
+//! the record embeds it, so what is stored is what is answered; records add only
+//! what the API never shows.
 
-use openlift_model::{Alias, Compute, Event, FleetAttributes, LocationState, RuntimeConfiguration, Timestamp};
+use openlift_model::{
+    Alias, Compute, Event, FleetAttributes, GameSession, LocationState, PlayerSession, ProtectionPolicy,
+    RuntimeConfiguration, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 /// A custom location (`CreateLocation`).
@@ -71,3 +75,31 @@ pub struct AuthToken {
 
 /// An alias, exactly as DescribeAlias reports it.
 pub type AliasRecord = Alias;
+
+/// A game session (CreateGameSession) and what the control plane keeps beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GameSessionRecord {
+    /// The game session as DescribeGameSessions reports it (its `GameSessionId` is the ARN).
+    pub game_session: GameSession,
+    /// Its current protection policy, as DescribeGameSessionDetails reports it.
+    pub protection_policy: ProtectionPolicy,
+    /// The server process hosting it, once one was chosen.
+    pub process_id: Option<String>,
+    /// The idempotency token (or deprecated custom ID) of the creating request, if any.
+    pub idempotency_token: Option<String>,
+    /// Digest of the creating request's parameters: a repeat with the same token but a
+    /// different digest is an `IdempotentParameterMismatchException`.
+    pub request_digest: String,
+    /// Log files the hosting process reported when the session ended.
+    pub log_paths: Vec<String>,
+}
+
+impl GameSessionRecord {
+    /// The game session's ID (its ARN).
+    pub fn id(&self) -> &str {
+        self.game_session.game_session_id.as_deref().unwrap_or_default()
+    }
+}
+
+/// A player session, exactly as DescribePlayerSessions reports it.
+pub type PlayerSessionRecord = PlayerSession;

@@ -1,11 +1,11 @@
-//! Pieces both backends share: JSON documents, paging and the key columns
-//! extracted from records.
+//! Pieces both backends share: JSON documents, paging, the key columns
+//! extracted from records, and the filtered listings of sessions.
 
-use openlift_core::records::{AliasRecord, Fleet, FleetEvent};
+use openlift_core::records::{AliasRecord, Fleet, FleetEvent, GameSessionRecord, PlayerSessionRecord};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Page, StoreError};
+use crate::{GameSessionFilter, Page, PlayerSessionFilter, StoreError};
 
 /// Wraps any backend failure.
 pub(crate) fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -103,6 +103,129 @@ pub(crate) type EventRow = (String, Option<i64>, String);
 /// The rows of `events`.
 pub(crate) fn event_rows(events: &[FleetEvent]) -> Result<Vec<EventRow>, StoreError> {
     events.iter().map(|e| Ok((e.fleet_id.clone(), e.event.event_time.map(|t| t.as_millis()), to_doc(e)?))).collect()
+}
+
+/// The columns a game session row keeps next to its document.
+pub(crate) struct GameSessionRow {
+    pub id: String,
+    pub fleet_id: String,
+    pub location: Option<String>,
+    pub status: Option<&'static str>,
+    pub creator_id: Option<String>,
+    pub creation_time: Option<i64>,
+    pub termination_time: Option<i64>,
+    pub doc: String,
+}
+
+impl GameSessionRow {
+    /// Extracts the key columns of `session` and serializes it.
+    pub(crate) fn new(session: &GameSessionRecord) -> Result<Self, StoreError> {
+        let g = &session.game_session;
+        Ok(GameSessionRow {
+            id: session.id().to_owned(),
+            fleet_id: g.fleet_id.clone().unwrap_or_default(),
+            location: g.location.clone(),
+            status: g.status.map(|s| s.as_str()),
+            creator_id: g.creator_id.clone(),
+            creation_time: g.creation_time.map(|t| t.as_millis()),
+            termination_time: g.termination_time.map(|t| t.as_millis()),
+            doc: to_doc(session)?,
+        })
+    }
+}
+
+/// The columns a player session row keeps next to its document.
+pub(crate) struct PlayerSessionRow {
+    pub id: String,
+    pub game_session_id: String,
+    pub player_id: Option<String>,
+    pub status: Option<&'static str>,
+    pub creation_time: Option<i64>,
+    pub doc: String,
+}
+
+impl PlayerSessionRow {
+    /// Extracts the key columns of `player` and serializes it.
+    pub(crate) fn new(player: &PlayerSessionRecord) -> Result<Self, StoreError> {
+        Ok(PlayerSessionRow {
+            id: player.player_session_id.clone().unwrap_or_default(),
+            game_session_id: player.game_session_id.clone().unwrap_or_default(),
+            player_id: player.player_id.clone(),
+            status: player.status.map(|s| s.as_str()),
+            creation_time: player.creation_time.map(|t| t.as_millis()),
+            doc: to_doc(player)?,
+        })
+    }
+
+    /// The rows of `players`.
+    pub(crate) fn all(players: &[PlayerSessionRecord]) -> Result<Vec<Self>, StoreError> {
+        players.iter().map(Self::new).collect()
+    }
+}
+
+/// A value bound to a [`Listing`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Param {
+    /// A `TEXT` value.
+    Text(String),
+    /// An integer (`INTEGER` / `BIGINT`) value.
+    Int(i64),
+}
+
+/// A `SELECT seq, doc` listing with a condition only for each filter that is set,
+/// so that every combination gets a plan using its index (a generic
+/// `(? IS NULL OR column = ?)` defeats the index on both backends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Listing {
+    /// The SQL, with placeholders `?N` (SQLite) or `$N` (PostgreSQL).
+    pub sql: String,
+    /// The values of the placeholders, in order.
+    pub params: Vec<Param>,
+}
+
+impl Listing {
+    /// Game sessions matching `filter` after cursor `after`, with placeholders marked by `marker`.
+    pub(crate) fn game_sessions(filter: &GameSessionFilter, after: i64, limit: usize, marker: char) -> Self {
+        let text = |column, value: &Option<String>| value.clone().map(|v| (column, Param::Text(v)));
+        let conditions = [
+            text("fleet_id =", &filter.fleet_id),
+            text("location =", &filter.location),
+            text("status =", &filter.status),
+            filter.created_before.map(|t| ("creation_time <", Param::Int(t.as_millis()))),
+        ];
+        Self::build("game_sessions", conditions.into_iter().flatten(), after, limit, marker)
+    }
+
+    /// Player sessions matching `filter` after cursor `after`, with placeholders marked by `marker`.
+    pub(crate) fn player_sessions(filter: &PlayerSessionFilter, after: i64, limit: usize, marker: char) -> Self {
+        let text = |column, value: &Option<String>| value.clone().map(|v| (column, Param::Text(v)));
+        let conditions = [
+            text("game_session_id =", &filter.game_session_id),
+            text("player_id =", &filter.player_id),
+            text("status =", &filter.status),
+            filter.created_before.map(|t| ("creation_time <", Param::Int(t.as_millis()))),
+        ];
+        Self::build("player_sessions", conditions.into_iter().flatten(), after, limit, marker)
+    }
+
+    /// `SELECT seq, doc FROM table WHERE seq > after AND <conditions> ORDER BY seq LIMIT n`.
+    fn build(
+        table: &str,
+        conditions: impl Iterator<Item = (&'static str, Param)>,
+        after: i64,
+        limit: usize,
+        marker: char,
+    ) -> Self {
+        let mut sql = format!("SELECT seq, doc FROM {table} WHERE seq > {marker}1");
+        let mut params = vec![Param::Int(after)];
+        for (condition, value) in conditions {
+            params.push(value);
+            sql.push_str(&format!(" AND {condition} {marker}{}", params.len()));
+        }
+        params.push(Param::Int(fetch_limit(limit)));
+        sql.push_str(&format!(" ORDER BY seq LIMIT {marker}{}", params.len()));
+        Listing { sql, params }
+    }
 }
 
 /// Random bytes for a new secret, from the operating system.

@@ -13,7 +13,9 @@ pub mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use openlift_core::records::{AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, Location};
+use openlift_core::records::{
+    AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
+};
 use openlift_model::{Tag, Timestamp};
 
 pub use postgres::PostgresStore;
@@ -100,6 +102,32 @@ pub struct EventFilter {
     pub end: Option<Timestamp>,
 }
 
+/// Selection of game sessions (DescribeGameSessions and the server's sweeps); unset fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GameSessionFilter {
+    /// Only sessions of this fleet.
+    pub fleet_id: Option<String>,
+    /// Only sessions in this location.
+    pub location: Option<String>,
+    /// Only sessions in this status, as the wire string (`ACTIVATING`, `ACTIVE`, ...).
+    pub status: Option<String>,
+    /// Only sessions created strictly before this time (e.g. `ACTIVATING` past the activation timeout).
+    pub created_before: Option<Timestamp>,
+}
+
+/// Selection of player sessions (DescribePlayerSessions and the reservation sweep); unset fields do not filter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlayerSessionFilter {
+    /// Only player sessions of this game session.
+    pub game_session_id: Option<String>,
+    /// Only player sessions of this player.
+    pub player_id: Option<String>,
+    /// Only player sessions in this status, as the wire string (`RESERVED`, `ACTIVE`, ...).
+    pub status: Option<String>,
+    /// Only player sessions created strictly before this time (e.g. `RESERVED` past the 60 s timeout).
+    pub created_before: Option<Timestamp>,
+}
+
 /// The control plane's durable state, in domain terms.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -180,4 +208,57 @@ pub trait Store: Send + Sync + 'static {
     async fn untag_resource(&self, arn: &str, keys: &[String]) -> Result<(), StoreError>;
     /// Removes every tag of a resource (it is being deleted).
     async fn delete_tags(&self, arn: &str) -> Result<(), StoreError>;
+
+    /// Creates a game session; `AlreadyExists` if the ID is taken (the ID embeds the
+    /// idempotency token, so this is how a repeated request is detected).
+    async fn create_game_session(&self, session: &GameSessionRecord) -> Result<(), StoreError>;
+    /// The game session with ID (ARN) `game_session_id`.
+    async fn get_game_session(&self, game_session_id: &str)
+    -> Result<Option<Versioned<GameSessionRecord>>, StoreError>;
+    /// Replaces a game session if its version is still `expected_version`; returns the
+    /// new version (`VersionConflict`, `NotFound`).
+    async fn update_game_session(&self, session: &GameSessionRecord, expected_version: i64) -> Result<i64, StoreError>;
+    /// Game sessions in creation order matching `filter`.
+    async fn list_game_sessions(
+        &self,
+        filter: &GameSessionFilter,
+        page: PageRequest,
+    ) -> Result<Page<GameSessionRecord>, StoreError>;
+    /// How many game sessions `creator_id` created in fleet `fleet_id` at or after
+    /// `since` (the ResourceCreationLimitPolicy window).
+    async fn count_game_sessions_by_creator(
+        &self,
+        fleet_id: &str,
+        creator_id: &str,
+        since: Timestamp,
+    ) -> Result<usize, StoreError>;
+    /// In one transaction, replaces `session` if its version is still `expected_version`
+    /// (the caller has already counted the new players) and creates `players`; all or
+    /// nothing. Returns the session's new version (`VersionConflict`, `NotFound`, or
+    /// `AlreadyExists` if any player session ID is taken).
+    async fn add_player_sessions(
+        &self,
+        session: &GameSessionRecord,
+        expected_version: i64,
+        players: &[PlayerSessionRecord],
+    ) -> Result<i64, StoreError>;
+    /// Replaces a player session (`NotFound` if absent) and, when given, replaces its
+    /// game session if that is still at the given version, in the same transaction
+    /// (a player leaving or timing out changes the session's count).
+    async fn update_player_session(
+        &self,
+        player: &PlayerSessionRecord,
+        session: Option<(&GameSessionRecord, i64)>,
+    ) -> Result<(), StoreError>;
+    /// The player session with ID `player_session_id`.
+    async fn get_player_session(&self, player_session_id: &str) -> Result<Option<PlayerSessionRecord>, StoreError>;
+    /// Player sessions in creation order matching `filter`.
+    async fn list_player_sessions(
+        &self,
+        filter: &PlayerSessionFilter,
+        page: PageRequest,
+    ) -> Result<Page<PlayerSessionRecord>, StoreError>;
+    /// Deletes the game sessions that ended (`TerminationTime`) before `ended_before`,
+    /// with their player sessions (30-day retention); returns how many game sessions went.
+    async fn purge_game_sessions(&self, ended_before: Timestamp) -> Result<usize, StoreError>;
 }

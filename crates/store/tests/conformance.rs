@@ -1,8 +1,9 @@
 //! The conformance suite: the same cases run against SQLite (a temporary file)
 //! and PostgreSQL (a fresh schema on `OPENLIFT_TEST_DATABASE_URL`; the
 //! PostgreSQL tests fail when it is unset, unless `OPENLIFT_SKIP_POSTGRES=1`),
-//! plus the kill -9 durability test.
+//! plus the kill -9 durability test and the (ignored) SQLite write benchmark.
 
+mod bench;
 mod cases;
 mod durability;
 mod support;
@@ -48,4 +49,13 @@ conformance!(
     concurrent_alias_updates,
     concurrent_creates,
     concurrent_opens_and_reopen,
+    game_session_lifecycle,
+    list_game_sessions,
+    count_game_sessions_by_creator,
+    purge_game_sessions,
+    player_sessions,
+    add_player_sessions_all_or_nothing,
+    concurrent_add_player_sessions,
+    concurrent_creates_all_commit,
+    concurrent_creates_with_duplicates,
 );

@@ -15,7 +15,10 @@ use crate::common::backend;
 const MIGRATION_LOCK: i64 = 0x6f70_656e_6c69_6674;
 
 /// The migrations, in order: version, name and SQL.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/postgres/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
+    (2, "game_sessions", include_str!("../../migrations/postgres/0002_game_sessions.sql")),
+];
 
 /// Applies every migration not yet recorded in `schema_migrations`.
 pub(super) async fn apply(pool: &PgPool) -> Result<(), StoreError> {

@@ -7,6 +7,7 @@
 //! starting together apply each migration exactly once.
 
 mod migrate;
+mod sessions;
 mod store;
 mod writes;
 

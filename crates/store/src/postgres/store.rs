@@ -2,16 +2,20 @@
 //! multi-statement writes are the transactions of `writes`.
 
 use async_trait::async_trait;
-use openlift_core::records::{AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, Location};
+use openlift_core::records::{
+    AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
+};
 use openlift_model::{Tag, Timestamp};
 use serde::de::DeserializeOwned;
 
-use super::{PostgresStore, writes};
+use super::{PostgresStore, sessions, writes};
 use crate::common::{
-    AliasRow, FleetRow, after_ascending, after_descending, backend, event_rows, fetch_limit, from_doc, page_of,
-    random_secret, to_doc,
+    AliasRow, FleetRow, GameSessionRow, Listing, PlayerSessionRow, after_ascending, after_descending, backend,
+    event_rows, fetch_limit, from_doc, page_of, random_secret, to_doc,
 };
-use crate::{AliasFilter, EventFilter, Page, PageRequest, Store, StoreError, Versioned};
+use crate::{
+    AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, Store, StoreError, Versioned,
+};
 
 /// `(cursor, document)` rows of a listing.
 type Rows = Vec<(i64, String)>;
@@ -249,5 +253,75 @@ impl Store for PostgresStore {
     async fn delete_tags(&self, arn: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM tags WHERE arn = $1").bind(arn).execute(&self.pool).await.map_err(backend)?;
         Ok(())
+    }
+
+    async fn create_game_session(&self, session: &GameSessionRecord) -> Result<(), StoreError> {
+        sessions::create_game_session(&self.pool, &GameSessionRow::new(session)?).await
+    }
+
+    async fn get_game_session(
+        &self,
+        game_session_id: &str,
+    ) -> Result<Option<Versioned<GameSessionRecord>>, StoreError> {
+        self.get_versioned("SELECT doc, version FROM game_sessions WHERE game_session_id = $1", game_session_id).await
+    }
+
+    async fn update_game_session(&self, session: &GameSessionRecord, expected_version: i64) -> Result<i64, StoreError> {
+        sessions::update_game_session(&self.pool, &GameSessionRow::new(session)?, expected_version).await
+    }
+
+    async fn list_game_sessions(
+        &self,
+        filter: &GameSessionFilter,
+        page: PageRequest,
+    ) -> Result<Page<GameSessionRecord>, StoreError> {
+        let listing = Listing::game_sessions(filter, after_ascending(page.after), page.limit, '$');
+        page_of(sessions::list(&self.pool, listing).await?, page.limit)
+    }
+
+    async fn count_game_sessions_by_creator(
+        &self,
+        fleet_id: &str,
+        creator_id: &str,
+        since: Timestamp,
+    ) -> Result<usize, StoreError> {
+        sessions::count_by_creator(&self.pool, fleet_id, creator_id, since.as_millis()).await
+    }
+
+    async fn add_player_sessions(
+        &self,
+        session: &GameSessionRecord,
+        expected_version: i64,
+        players: &[PlayerSessionRecord],
+    ) -> Result<i64, StoreError> {
+        let (row, players) = (GameSessionRow::new(session)?, PlayerSessionRow::all(players)?);
+        sessions::add_player_sessions(&self.pool, &row, expected_version, &players).await
+    }
+
+    async fn update_player_session(
+        &self,
+        player: &PlayerSessionRecord,
+        session: Option<(&GameSessionRecord, i64)>,
+    ) -> Result<(), StoreError> {
+        let session = session.map(|(s, version)| GameSessionRow::new(s).map(|row| (row, version))).transpose()?;
+        let session = session.as_ref().map(|(row, version)| (row, *version));
+        sessions::update_player_session(&self.pool, &PlayerSessionRow::new(player)?, session).await
+    }
+
+    async fn get_player_session(&self, player_session_id: &str) -> Result<Option<PlayerSessionRecord>, StoreError> {
+        self.get_doc("SELECT doc FROM player_sessions WHERE player_session_id = $1", player_session_id).await
+    }
+
+    async fn list_player_sessions(
+        &self,
+        filter: &PlayerSessionFilter,
+        page: PageRequest,
+    ) -> Result<Page<PlayerSessionRecord>, StoreError> {
+        let listing = Listing::player_sessions(filter, after_ascending(page.after), page.limit, '$');
+        page_of(sessions::list(&self.pool, listing).await?, page.limit)
+    }
+
+    async fn purge_game_sessions(&self, ended_before: Timestamp) -> Result<usize, StoreError> {
+        sessions::purge(&self.pool, ended_before.as_millis()).await
     }
 }

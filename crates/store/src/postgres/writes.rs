@@ -24,7 +24,7 @@ pub(super) async fn put_tags(conn: &mut PgConnection, arn: &str, tags: &[Tag]) -
 }
 
 /// Runs an `INSERT ... ON CONFLICT DO NOTHING`: `AlreadyExists` if it inserted nothing.
-async fn insert_new(
+pub(super) async fn insert_new(
     conn: &mut PgConnection,
     query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
 ) -> Result<(), StoreError> {
@@ -105,7 +105,7 @@ pub(super) async fn create_fleet(
 }
 
 /// Why a compare-and-swap matched no row: the row is gone or its version moved.
-async fn missing_or_conflict(conn: &mut PgConnection, sql: &'static str, key: &str) -> StoreError {
+pub(super) async fn missing_or_conflict(conn: &mut PgConnection, sql: &'static str, key: &str) -> StoreError {
     match sqlx::query_scalar::<_, i32>(sql).bind(key).fetch_optional(conn).await {
         Ok(Some(_)) => StoreError::VersionConflict,
         Ok(None) => StoreError::NotFound,

@@ -12,7 +12,10 @@ use crate::StoreError;
 use crate::common::backend;
 
 /// The migrations, in order: version, name and SQL.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
+    (2, "game_sessions", include_str!("../../migrations/sqlite/0002_game_sessions.sql")),
+];
 
 /// Applies every migration not yet recorded in `schema_migrations`.
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {

@@ -2,9 +2,16 @@
 //!
 //! Driver: `rusqlite` with the bundled SQLite. It is synchronous, which fits the
 //! one-writer model exactly: a dedicated writer thread owns the only writing
-//! connection and runs one job (one transaction) at a time, while reads run on
-//! a small pool of read-only connections via `spawn_blocking`. The tokio runtime
-//! is never blocked, and there is no async wrapper between the code and the SQL.
+//! connection, while reads run on a small pool of read-only connections via
+//! `spawn_blocking`. The tokio runtime is never blocked, and there is no async
+//! wrapper between the code and the SQL.
+//!
+//! Writes use group commit (see `writer`): the writer thread runs the writes
+//! queued at the same moment (up to 256) in one `BEGIN IMMEDIATE ... COMMIT`,
+//! each inside its own `SAVEPOINT` so that a failing write rolls back alone and
+//! gets its own error. Every caller is answered only after the `COMMIT`, so an
+//! acknowledged write is durable; concurrent writes just share one fsync. A lone
+//! write is its own transaction, as without batching.
 //!
 //! Every connection runs in WAL mode with `synchronous=FULL`, so a write is on
 //! disk (the WAL is fsynced at commit) before it is acknowledged, and with a busy
@@ -12,7 +19,9 @@
 
 mod migrate;
 mod queries;
+mod sessions;
 mod store;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
@@ -28,12 +37,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many idle read connections are kept open.
 const MAX_IDLE_READERS: usize = 8;
 
-/// A unit of work for the writer thread.
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
-
 /// The [`Store`](crate::Store) on an SQLite file.
 pub struct SqliteStore {
-    writer: mpsc::Sender<Job>,
+    writer: mpsc::Sender<Box<dyn writer::Job>>,
     readers: Arc<Readers>,
 }
 
@@ -62,31 +68,24 @@ impl SqliteStore {
         })
         .await
         .map_err(backend)??;
-        let (writer, jobs) = mpsc::channel::<Job>();
+        let (writer, jobs) = mpsc::channel();
         std::thread::Builder::new()
             .name("openlift-sqlite-writer".into())
-            .spawn(move || {
-                let mut conn = conn;
-                for job in jobs {
-                    job(&mut conn);
-                }
-            })
+            .spawn(move || writer::run(conn, jobs))
             .map_err(backend)?;
         Ok(SqliteStore { writer, readers: Arc::new(readers) })
     }
 
-    /// Runs `f` on the writer connection, after every write queued before it.
+    /// Runs `f` on the writer connection inside a write transaction (possibly
+    /// shared with other writes, see `writer`), after every write queued before
+    /// it; returns once that transaction has committed. An `Err` from `f` rolls
+    /// back what `f` did, and only that.
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, result) = tokio::sync::oneshot::channel();
-        self.writer
-            .send(Box::new(move |conn| {
-                // The caller may have gone away; the write stands regardless.
-                let _ = reply.send(f(conn));
-            }))
-            .map_err(|_| writer_gone())?;
+        self.writer.send(Box::new(writer::Write::new(f, reply))).map_err(|_| writer_gone())?;
         result.await.map_err(|_| writer_gone())?
     }
 

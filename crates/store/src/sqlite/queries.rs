@@ -1,19 +1,15 @@
-//! The SQL of the SQLite backend: one synchronous function per store operation,
-//! each write in a single `BEGIN IMMEDIATE` transaction.
+//! The SQL of the SQLite backend: one synchronous function per store operation.
+//! Writes run inside the writer's transaction (see `writer`), so they neither
+//! begin nor commit; returning `Err` undoes everything the function did.
 
 use openlift_model::Tag;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::common::{AliasRow, EventRow, FleetRow, backend, fetch_limit};
 use crate::{StoreError, Versioned};
 
 /// `(cursor, document)` rows of a listing.
 pub(super) type Rows = Vec<(i64, String)>;
-
-/// Starts a write transaction, taking the database's write lock at once.
-fn begin(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
-    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)
-}
 
 /// Runs a listing query whose last parameter is the row limit.
 fn rows(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql], limit: usize) -> Result<Rows, StoreError> {
@@ -42,7 +38,7 @@ pub(super) fn stored_secret(conn: &Connection, name: &str) -> Result<Option<Vec<
 }
 
 /// Stores a secret unless one with that name exists, then returns the stored one.
-pub(super) fn secret(conn: &mut Connection, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+pub(super) fn secret(conn: &Connection, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
     conn.execute(
         "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
         params![name, fresh],
@@ -52,8 +48,8 @@ pub(super) fn secret(conn: &mut Connection, name: &str, fresh: &[u8]) -> Result<
 }
 
 /// Adds or overwrites tags of `arn`.
-fn put_tags(tx: &Transaction<'_>, arn: &str, tags: &[Tag]) -> Result<(), StoreError> {
-    let mut stmt = tx
+fn put_tags(conn: &Connection, arn: &str, tags: &[Tag]) -> Result<(), StoreError> {
+    let mut stmt = conn
         .prepare_cached(
             "INSERT INTO tags (arn, key, value) VALUES (?1, ?2, ?3) \
              ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
@@ -67,14 +63,13 @@ fn put_tags(tx: &Transaction<'_>, arn: &str, tags: &[Tag]) -> Result<(), StoreEr
 
 /// Creates a location row and its tags.
 pub(super) fn create_location(
-    conn: &mut Connection,
+    conn: &Connection,
     name: &str,
     arn: &str,
     doc: &str,
     tags: &[Tag],
 ) -> Result<(), StoreError> {
-    let tx = begin(conn)?;
-    let inserted = tx
+    let inserted = conn
         .execute(
             "INSERT INTO locations (name, arn, doc) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
             params![name, arn, doc],
@@ -83,8 +78,7 @@ pub(super) fn create_location(
     if inserted == 0 {
         return Err(StoreError::AlreadyExists);
     }
-    put_tags(&tx, arn, tags)?;
-    tx.commit().map_err(backend)
+    put_tags(conn, arn, tags)
 }
 
 /// Lists locations after cursor `after`.
@@ -93,23 +87,22 @@ pub(super) fn list_locations(conn: &Connection, after: i64, limit: usize) -> Res
 }
 
 /// Deletes the row of table `sql` names by `DELETE ... RETURNING arn`, and the tags of that ARN.
-pub(super) fn delete_tagged(conn: &mut Connection, sql: &str, key: &str) -> Result<(), StoreError> {
-    let tx = begin(conn)?;
-    let arn: Option<String> = tx.query_row(sql, [key], |row| row.get(0)).optional().map_err(backend)?;
+pub(super) fn delete_tagged(conn: &Connection, sql: &str, key: &str) -> Result<(), StoreError> {
+    let arn: Option<String> = conn.query_row(sql, [key], |row| row.get(0)).optional().map_err(backend)?;
     let arn = arn.ok_or(StoreError::NotFound)?;
-    tx.execute("DELETE FROM tags WHERE arn = ?1", [&arn]).map_err(backend)?;
-    tx.commit().map_err(backend)
+    conn.execute("DELETE FROM tags WHERE arn = ?1", [&arn]).map_err(backend)?;
+    Ok(())
 }
 
 /// Replaces the location index rows of a fleet and appends its events.
-fn fleet_children(tx: &Transaction<'_>, row: &FleetRow, events: &[EventRow]) -> Result<(), StoreError> {
-    tx.execute("DELETE FROM fleet_locations WHERE fleet_id = ?1", [&row.id]).map_err(backend)?;
+fn fleet_children(conn: &Connection, row: &FleetRow, events: &[EventRow]) -> Result<(), StoreError> {
+    conn.execute("DELETE FROM fleet_locations WHERE fleet_id = ?1", [&row.id]).map_err(backend)?;
     let mut stmt =
-        tx.prepare_cached("INSERT INTO fleet_locations (fleet_id, location) VALUES (?1, ?2)").map_err(backend)?;
+        conn.prepare_cached("INSERT INTO fleet_locations (fleet_id, location) VALUES (?1, ?2)").map_err(backend)?;
     for location in &row.locations {
         stmt.execute(params![row.id, location]).map_err(backend)?;
     }
-    let mut stmt = tx
+    let mut stmt = conn
         .prepare_cached("INSERT INTO fleet_events (fleet_id, event_time, doc) VALUES (?1, ?2, ?3)")
         .map_err(backend)?;
     for (fleet_id, time, doc) in events {
@@ -120,13 +113,12 @@ fn fleet_children(tx: &Transaction<'_>, row: &FleetRow, events: &[EventRow]) -> 
 
 /// Creates a fleet row with its locations, events and tags.
 pub(super) fn create_fleet(
-    conn: &mut Connection,
+    conn: &Connection,
     row: &FleetRow,
     events: &[EventRow],
     tags: &[Tag],
 ) -> Result<(), StoreError> {
-    let tx = begin(conn)?;
-    let inserted = tx
+    let inserted = conn
         .execute(
             "INSERT INTO fleets (fleet_id, arn, terminated, version, doc) VALUES (?1, ?2, ?3, 1, ?4) \
              ON CONFLICT (fleet_id) DO NOTHING",
@@ -136,9 +128,8 @@ pub(super) fn create_fleet(
     if inserted == 0 {
         return Err(StoreError::AlreadyExists);
     }
-    fleet_children(&tx, row, events)?;
-    put_tags(&tx, &row.arn, tags)?;
-    tx.commit().map_err(backend)
+    fleet_children(conn, row, events)?;
+    put_tags(conn, &row.arn, tags)
 }
 
 /// Lists fleets after cursor `after`.
@@ -170,13 +161,12 @@ pub(super) fn fleets_in_location(conn: &Connection, location: &str) -> Result<Ve
 
 /// Compare-and-swap of a fleet row, appending events.
 pub(super) fn update_fleet(
-    conn: &mut Connection,
+    conn: &Connection,
     row: &FleetRow,
     expected: i64,
     events: &[EventRow],
 ) -> Result<i64, StoreError> {
-    let tx = begin(conn)?;
-    let version: Option<i64> = tx
+    let version: Option<i64> = conn
         .query_row(
             "UPDATE fleets SET arn = ?1, terminated = ?2, doc = ?3, version = version + 1 \
              WHERE fleet_id = ?4 AND version = ?5 RETURNING version",
@@ -186,16 +176,15 @@ pub(super) fn update_fleet(
         .optional()
         .map_err(backend)?;
     let Some(version) = version else {
-        return Err(missing_or_conflict(&tx, "SELECT 1 FROM fleets WHERE fleet_id = ?1", &row.id));
+        return Err(missing_or_conflict(conn, "SELECT 1 FROM fleets WHERE fleet_id = ?1", &row.id));
     };
-    fleet_children(&tx, row, events)?;
-    tx.commit().map_err(backend)?;
+    fleet_children(conn, row, events)?;
     Ok(version)
 }
 
 /// Why a compare-and-swap matched no row: the row is gone or its version moved.
-fn missing_or_conflict(tx: &Transaction<'_>, sql: &str, key: &str) -> StoreError {
-    match tx.query_row(sql, [key], |_| Ok(())).optional() {
+pub(super) fn missing_or_conflict(conn: &Connection, sql: &str, key: &str) -> StoreError {
+    match conn.query_row(sql, [key], |_| Ok(())).optional() {
         Ok(Some(())) => StoreError::VersionConflict,
         Ok(None) => StoreError::NotFound,
         Err(err) => backend(err),
@@ -223,7 +212,7 @@ pub(super) fn list_fleet_events(
 
 /// Registers a compute row.
 pub(super) fn create_compute(
-    conn: &mut Connection,
+    conn: &Connection,
     fleet_id: &str,
     name: &str,
     location: Option<&str>,
@@ -258,46 +247,42 @@ pub(super) fn list_computes(
 
 /// Deletes computes (one, or all of a fleet when `name` is `None`) and their tokens;
 /// returns how many computes were deleted.
-pub(super) fn delete_computes(conn: &mut Connection, fleet_id: &str, name: Option<&str>) -> Result<usize, StoreError> {
-    let tx = begin(conn)?;
-    let deleted = tx
+pub(super) fn delete_computes(conn: &Connection, fleet_id: &str, name: Option<&str>) -> Result<usize, StoreError> {
+    let deleted = conn
         .execute(
             "DELETE FROM computes WHERE fleet_id = ?1 AND (?2 IS NULL OR compute_name = ?2)",
             params![fleet_id, name],
         )
         .map_err(backend)?;
-    tx.execute(
+    conn.execute(
         "DELETE FROM auth_tokens WHERE fleet_id = ?1 AND (?2 IS NULL OR compute_name = ?2)",
         params![fleet_id, name],
     )
     .map_err(backend)?;
-    tx.commit().map_err(backend)?;
     Ok(deleted)
 }
 
 /// Purges tokens expired before `now`, then stores a token.
 pub(super) fn put_auth_token(
-    conn: &mut Connection,
+    conn: &Connection,
     token: &openlift_core::records::AuthToken,
     doc: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let tx = begin(conn)?;
-    tx.execute("DELETE FROM auth_tokens WHERE expires_at < ?1", [now]).map_err(backend)?;
-    tx.execute(
+    conn.execute("DELETE FROM auth_tokens WHERE expires_at < ?1", [now]).map_err(backend)?;
+    conn.execute(
         "INSERT INTO auth_tokens (digest, fleet_id, compute_name, expires_at, doc) VALUES (?1, ?2, ?3, ?4, ?5) \
          ON CONFLICT (digest) DO UPDATE SET fleet_id = excluded.fleet_id, compute_name = excluded.compute_name, \
          expires_at = excluded.expires_at, doc = excluded.doc",
         params![token.digest, token.fleet_id, token.compute_name, token.expires_at.as_millis(), doc],
     )
     .map_err(backend)?;
-    tx.commit().map_err(backend)
+    Ok(())
 }
 
 /// Creates an alias row and its tags.
-pub(super) fn create_alias(conn: &mut Connection, row: &AliasRow, tags: &[Tag]) -> Result<(), StoreError> {
-    let tx = begin(conn)?;
-    let inserted = tx
+pub(super) fn create_alias(conn: &Connection, row: &AliasRow, tags: &[Tag]) -> Result<(), StoreError> {
+    let inserted = conn
         .execute(
             "INSERT INTO aliases (alias_id, arn, name, routing_type, version, doc) VALUES (?1, ?2, ?3, ?4, 1, ?5) \
              ON CONFLICT (alias_id) DO NOTHING",
@@ -307,8 +292,7 @@ pub(super) fn create_alias(conn: &mut Connection, row: &AliasRow, tags: &[Tag]) 
     if inserted == 0 {
         return Err(StoreError::AlreadyExists);
     }
-    put_tags(&tx, &row.arn, tags)?;
-    tx.commit().map_err(backend)
+    put_tags(conn, &row.arn, tags)
 }
 
 /// Lists aliases after cursor `after`, filtered.
@@ -329,9 +313,8 @@ pub(super) fn list_aliases(
 }
 
 /// Compare-and-swap of an alias row.
-pub(super) fn update_alias(conn: &mut Connection, row: &AliasRow, expected: i64) -> Result<i64, StoreError> {
-    let tx = begin(conn)?;
-    let version: Option<i64> = tx
+pub(super) fn update_alias(conn: &Connection, row: &AliasRow, expected: i64) -> Result<i64, StoreError> {
+    let version: Option<i64> = conn
         .query_row(
             "UPDATE aliases SET arn = ?1, name = ?2, routing_type = ?3, doc = ?4, version = version + 1 \
              WHERE alias_id = ?5 AND version = ?6 RETURNING version",
@@ -341,9 +324,8 @@ pub(super) fn update_alias(conn: &mut Connection, row: &AliasRow, expected: i64)
         .optional()
         .map_err(backend)?;
     let Some(version) = version else {
-        return Err(missing_or_conflict(&tx, "SELECT 1 FROM aliases WHERE alias_id = ?1", &row.id));
+        return Err(missing_or_conflict(conn, "SELECT 1 FROM aliases WHERE alias_id = ?1", &row.id));
     };
-    tx.commit().map_err(backend)?;
     Ok(version)
 }
 
@@ -355,25 +337,22 @@ pub(super) fn list_tags(conn: &Connection, arn: &str) -> Result<Vec<Tag>, StoreE
 }
 
 /// Adds or overwrites tags of `arn`.
-pub(super) fn tag_resource(conn: &mut Connection, arn: &str, tags: &[Tag]) -> Result<(), StoreError> {
-    let tx = begin(conn)?;
-    put_tags(&tx, arn, tags)?;
-    tx.commit().map_err(backend)
+pub(super) fn tag_resource(conn: &Connection, arn: &str, tags: &[Tag]) -> Result<(), StoreError> {
+    put_tags(conn, arn, tags)
 }
 
 /// Removes tags of `arn` by key (every tag when `keys` is `None`).
-pub(super) fn untag_resource(conn: &mut Connection, arn: &str, keys: Option<&[String]>) -> Result<(), StoreError> {
-    let tx = begin(conn)?;
+pub(super) fn untag_resource(conn: &Connection, arn: &str, keys: Option<&[String]>) -> Result<(), StoreError> {
     match keys {
         None => {
-            tx.execute("DELETE FROM tags WHERE arn = ?1", [arn]).map_err(backend)?;
+            conn.execute("DELETE FROM tags WHERE arn = ?1", [arn]).map_err(backend)?;
         }
         Some(keys) => {
-            let mut stmt = tx.prepare_cached("DELETE FROM tags WHERE arn = ?1 AND key = ?2").map_err(backend)?;
+            let mut stmt = conn.prepare_cached("DELETE FROM tags WHERE arn = ?1 AND key = ?2").map_err(backend)?;
             for key in keys {
                 stmt.execute(params![arn, key]).map_err(backend)?;
             }
         }
     }
-    tx.commit().map_err(backend)
+    Ok(())
 }

@@ -2,15 +2,20 @@
 //! thread or a reader, which run the functions of `queries`.
 
 use async_trait::async_trait;
-use openlift_core::records::{AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, Location};
+use openlift_core::records::{
+    AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
+};
 use openlift_model::{Tag, Timestamp};
 
 use super::SqliteStore;
-use super::queries;
+use super::{queries, sessions};
 use crate::common::{
-    AliasRow, FleetRow, after_ascending, after_descending, event_rows, from_doc, page_of, random_secret, to_doc,
+    AliasRow, FleetRow, GameSessionRow, Listing, PlayerSessionRow, after_ascending, after_descending, event_rows,
+    from_doc, page_of, random_secret, to_doc,
 };
-use crate::{AliasFilter, EventFilter, Page, PageRequest, Store, StoreError, Versioned};
+use crate::{
+    AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, Store, StoreError, Versioned,
+};
 
 /// Decodes an optional versioned document.
 fn decode<T: serde::de::DeserializeOwned>(row: Option<Versioned<String>>) -> Result<Option<Versioned<T>>, StoreError> {
@@ -205,5 +210,82 @@ impl Store for SqliteStore {
     async fn delete_tags(&self, arn: &str) -> Result<(), StoreError> {
         let arn = arn.to_owned();
         self.write(move |c| queries::untag_resource(c, &arn, None)).await
+    }
+
+    async fn create_game_session(&self, session: &GameSessionRecord) -> Result<(), StoreError> {
+        let row = GameSessionRow::new(session)?;
+        self.write(move |c| sessions::create_game_session(c, &row)).await
+    }
+
+    async fn get_game_session(
+        &self,
+        game_session_id: &str,
+    ) -> Result<Option<Versioned<GameSessionRecord>>, StoreError> {
+        let id = game_session_id.to_owned();
+        let sql = "SELECT doc, version FROM game_sessions WHERE game_session_id = ?1";
+        decode(self.read(move |c| queries::versioned(c, sql, &id)).await?)
+    }
+
+    async fn update_game_session(&self, session: &GameSessionRecord, expected_version: i64) -> Result<i64, StoreError> {
+        let row = GameSessionRow::new(session)?;
+        self.write(move |c| sessions::update_game_session(c, &row, expected_version)).await
+    }
+
+    async fn list_game_sessions(
+        &self,
+        filter: &GameSessionFilter,
+        page: PageRequest,
+    ) -> Result<Page<GameSessionRecord>, StoreError> {
+        let listing = Listing::game_sessions(filter, after_ascending(page.after), page.limit, '?');
+        page_of(self.read(move |c| sessions::list(c, &listing)).await?, page.limit)
+    }
+
+    async fn count_game_sessions_by_creator(
+        &self,
+        fleet_id: &str,
+        creator_id: &str,
+        since: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let (fleet_id, creator_id) = (fleet_id.to_owned(), creator_id.to_owned());
+        self.read(move |c| sessions::count_by_creator(c, &fleet_id, &creator_id, since.as_millis())).await
+    }
+
+    async fn add_player_sessions(
+        &self,
+        session: &GameSessionRecord,
+        expected_version: i64,
+        players: &[PlayerSessionRecord],
+    ) -> Result<i64, StoreError> {
+        let (row, players) = (GameSessionRow::new(session)?, PlayerSessionRow::all(players)?);
+        self.write(move |c| sessions::add_player_sessions(c, &row, expected_version, &players)).await
+    }
+
+    async fn update_player_session(
+        &self,
+        player: &PlayerSessionRecord,
+        session: Option<(&GameSessionRecord, i64)>,
+    ) -> Result<(), StoreError> {
+        let player = PlayerSessionRow::new(player)?;
+        let session = session.map(|(s, version)| GameSessionRow::new(s).map(|row| (row, version))).transpose()?;
+        self.write(move |c| sessions::update_player_session(c, &player, session.as_ref().map(|(s, v)| (s, *v)))).await
+    }
+
+    async fn get_player_session(&self, player_session_id: &str) -> Result<Option<PlayerSessionRecord>, StoreError> {
+        let id = player_session_id.to_owned();
+        let sql = "SELECT doc FROM player_sessions WHERE player_session_id = ?1";
+        decode_doc(self.read(move |c| queries::doc(c, sql, &[&id])).await?)
+    }
+
+    async fn list_player_sessions(
+        &self,
+        filter: &PlayerSessionFilter,
+        page: PageRequest,
+    ) -> Result<Page<PlayerSessionRecord>, StoreError> {
+        let listing = Listing::player_sessions(filter, after_ascending(page.after), page.limit, '?');
+        page_of(self.read(move |c| sessions::list(c, &listing)).await?, page.limit)
+    }
+
+    async fn purge_game_sessions(&self, ended_before: Timestamp) -> Result<usize, StoreError> {
+        self.write(move |c| sessions::purge(c, ended_before.as_millis())).await
     }
 }

@@ -11,7 +11,7 @@ use crate::support::{Backend, alias, event, fleet, location, tag};
 
 /// Runs `attempts` concurrent calls of `op` (alternating between two store
 /// instances) and returns their results.
-async fn race<T, F, Fut>(backend: &Backend, attempts: usize, op: F) -> Vec<Result<T, StoreError>>
+pub async fn race<T, F, Fut>(backend: &Backend, attempts: usize, op: F) -> Vec<Result<T, StoreError>>
 where
     T: Send + 'static,
     F: Fn(Arc<dyn Store>, usize) -> Fut,
@@ -26,7 +26,7 @@ where
 }
 
 /// Asserts exactly one result is `Ok` and every other one is the expected error.
-fn exactly_one_wins<T: std::fmt::Debug>(results: &[Result<T, StoreError>], loser: fn(&StoreError) -> bool) {
+pub fn exactly_one_wins<T: std::fmt::Debug>(results: &[Result<T, StoreError>], loser: fn(&StoreError) -> bool) {
     let wins = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(wins, 1, "exactly one writer wins: {results:?}");
     assert!(results.iter().filter_map(|r| r.as_ref().err()).all(loser), "{results:?}");

@@ -6,12 +6,18 @@ mod basics;
 mod computes;
 mod concurrency;
 mod fleets;
+mod game_sessions;
+mod group_commit;
+mod player_sessions;
 
 pub use aliases::*;
 pub use basics::*;
 pub use computes::*;
 pub use concurrency::*;
 pub use fleets::*;
+pub use game_sessions::*;
+pub use group_commit::*;
+pub use player_sessions::*;
 
 use openlift_store::PageRequest;
 

@@ -8,19 +8,35 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
+use openlift_core::records::{Fleet, GameSessionRecord, Location, PlayerSessionRecord};
 use openlift_model::FleetStatus;
 
-use crate::support::{Backend, Kind, event, fleet, location, tag};
+use crate::support::{Backend, Kind, event, fleet, game_session, location, player, tag, with_players};
 
 /// Set (to a database URL) only in the child process.
 const CHILD_URL_VAR: &str = "OPENLIFT_DURABILITY_CHILD_URL";
 /// How many acknowledgements the parent waits for before killing the child.
 const ACKS_BEFORE_KILL: usize = 150;
 
-/// The records of step `i`: a location, and a fleet created then updated with an event.
-fn step_records(i: usize) -> (openlift_core::records::Location, openlift_core::records::Fleet) {
+/// The records of step `i`: a location, a fleet created then updated with an
+/// event, and a game session created then given a player session.
+struct Step {
+    location: Location,
+    fleet: Fleet,
+    session: GameSessionRecord,
+    player: PlayerSessionRecord,
+}
+
+/// The records of step `i`.
+fn step_records(i: usize) -> Step {
     let id = format!("fleet-{i}");
-    (location(&format!("custom-{i}")), fleet(&id, FleetStatus::Active, &["custom-x"]))
+    let session_id = format!("arn:aws:gamelift:us-west-2::gamesession/{id}/gs-{i}");
+    Step {
+        location: location(&format!("custom-{i}")),
+        fleet: fleet(&id, FleetStatus::Active, &["custom-x"]),
+        session: game_session(&session_id, &id, "us-west-2", Some("creator"), 1000),
+        player: player(&format!("psess-{i}"), &session_id, "player", 2000),
+    }
 }
 
 /// The child: writes until killed, printing `ACK i` after step `i` is acknowledged.
@@ -30,11 +46,14 @@ async fn child_writer() {
     let store = openlift_store::open(&url).await.expect("child opens the store");
     let mut stdout = std::io::stdout();
     for i in 0..100_000 {
-        let (location, updated) = step_records(i);
-        let id = updated.id().to_owned();
-        store.create_location(&location, &[tag("step", &i.to_string())]).await.expect("create location");
+        let step = step_records(i);
+        let id = step.fleet.id().to_owned();
+        store.create_location(&step.location, &[tag("step", &i.to_string())]).await.expect("create location");
         store.create_fleet(&fleet(&id, FleetStatus::New, &[]), &[], &[]).await.expect("create fleet");
-        store.update_fleet(&updated, 1, &[event(&id, 1, 1000)]).await.expect("update fleet");
+        store.update_fleet(&step.fleet, 1, &[event(&id, 1, 1000)]).await.expect("update fleet");
+        store.create_game_session(&step.session).await.expect("create game session");
+        let joined = with_players(&step.session, 1);
+        store.add_player_sessions(&joined, 1, &[step.player]).await.expect("add a player session");
         writeln!(stdout, "ACK {i}").and_then(|()| stdout.flush()).expect("report the acknowledgement");
     }
 }
@@ -73,11 +92,16 @@ async fn acknowledged_writes_survive_sigkill(kind: Kind) {
 
     let store = backend.open().await;
     for &i in &acked {
-        let (location, updated) = step_records(i);
+        let Step { location, fleet, session, player } = step_records(i);
         assert_eq!(store.get_location(&location.name).await.unwrap(), Some(location.clone()), "step {i}");
         assert_eq!(store.list_tags(&location.arn).await.unwrap(), vec![tag("step", &i.to_string())], "step {i}");
-        let got = store.get_fleet(updated.id()).await.unwrap().unwrap_or_else(|| panic!("fleet of step {i} lost"));
-        assert_eq!((got.value, got.version), (updated, 2), "step {i}");
+        let got = store.get_fleet(fleet.id()).await.unwrap().unwrap_or_else(|| panic!("fleet of step {i} lost"));
+        assert_eq!((got.value, got.version), (fleet, 2), "step {i}");
+        let got = store.get_game_session(session.id()).await.unwrap();
+        let got = got.unwrap_or_else(|| panic!("game session of step {i} lost"));
+        assert_eq!((got.value, got.version), (with_players(&session, 1), 2), "step {i}");
+        let id = player.player_session_id.clone().unwrap();
+        assert_eq!(store.get_player_session(&id).await.unwrap(), Some(player), "step {i}");
     }
     assert_eq!(acked, (0..acked.len()).collect::<Vec<_>>());
     drop(store);

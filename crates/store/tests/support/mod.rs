@@ -5,10 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use openlift_core::records::{AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, Location};
+use openlift_core::records::{
+    AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
+};
 use openlift_model::{
-    Compute, ComputeStatus, Event, EventCode, FleetAttributes, FleetStatus, LocationState, RoutingStrategy,
-    RoutingStrategyType, Tag, Timestamp,
+    Compute, ComputeStatus, Event, EventCode, FleetAttributes, FleetStatus, GameProperty, GameSession,
+    GameSessionStatus, LocationState, PlayerSession, PlayerSessionCreationPolicy, PlayerSessionStatus,
+    ProtectionPolicy, RoutingStrategy, RoutingStrategyType, Tag, Timestamp,
 };
 use openlift_store::Store;
 use sqlx::Connection;
@@ -184,5 +187,63 @@ pub fn alias(id: &str, name: &str, routing: RoutingStrategyType) -> AliasRecord 
         }),
         creation_time: Some(Timestamp::from_millis(1_700_000_000_000)),
         last_updated_time: None,
+    }
+}
+
+/// An `ACTIVATING` game session `id` of `fleet_id` in `location`, created at `millis` by `creator`.
+pub fn game_session(id: &str, fleet_id: &str, location: &str, creator: Option<&str>, millis: i64) -> GameSessionRecord {
+    GameSessionRecord {
+        game_session: GameSession {
+            game_session_id: Some(id.into()),
+            name: Some(format!("session {id} ✓")),
+            fleet_id: Some(fleet_id.into()),
+            fleet_arn: Some(format!("arn:aws:gamelift:us-west-2:123456789012:fleet/{fleet_id}")),
+            creation_time: Some(Timestamp::from_millis(millis)),
+            current_player_session_count: Some(0),
+            maximum_player_session_count: Some(10),
+            status: Some(GameSessionStatus::Activating),
+            game_properties: Some(vec![GameProperty { key: "mode".into(), value: "ranked".into() }]),
+            player_session_creation_policy: Some(PlayerSessionCreationPolicy::AcceptAll),
+            creator_id: creator.map(str::to_owned),
+            location: Some(location.into()),
+            ..GameSession::default()
+        },
+        protection_policy: ProtectionPolicy::NoProtection,
+        process_id: None,
+        idempotency_token: Some(id.rsplit('/').next().unwrap_or(id).into()),
+        request_digest: format!("digest of {id}"),
+        log_paths: Vec::new(),
+    }
+}
+
+/// `session` with its status (and, when ending, termination time) changed.
+pub fn with_status(session: &GameSessionRecord, status: GameSessionStatus, ended: Option<i64>) -> GameSessionRecord {
+    let mut session = session.clone();
+    session.game_session.status = Some(status);
+    session.game_session.termination_time = ended.map(Timestamp::from_millis);
+    session
+}
+
+/// `session` counting `players` more player sessions.
+pub fn with_players(session: &GameSessionRecord, players: i32) -> GameSessionRecord {
+    let mut session = session.clone();
+    let count = session.game_session.current_player_session_count.get_or_insert(0);
+    *count += players;
+    session
+}
+
+/// A `RESERVED` player session `id` of `player_id` in `game_session_id`, created at `millis`.
+pub fn player(id: &str, game_session_id: &str, player_id: &str, millis: i64) -> PlayerSessionRecord {
+    PlayerSession {
+        player_session_id: Some(id.into()),
+        player_id: Some(player_id.into()),
+        game_session_id: Some(game_session_id.into()),
+        fleet_id: Some("fleet-1".into()),
+        creation_time: Some(Timestamp::from_millis(millis)),
+        status: Some(PlayerSessionStatus::Reserved),
+        ip_address: Some("10.0.0.1".into()),
+        port: Some(7777),
+        player_data: Some(format!("data of {player_id}")),
+        ..PlayerSession::default()
     }
 }

@@ -1,0 +1,164 @@
+//! Game sessions and player sessions on PostgreSQL. Each write is its own
+//! transaction; compare-and-swap updates lock the row, so of two concurrent
+//! updates from the same version the second sees the new version and conflicts.
+
+use sqlx::{PgConnection, PgPool};
+
+use super::writes::{insert_new, missing_or_conflict};
+use crate::StoreError;
+use crate::common::{GameSessionRow, Listing, Param, PlayerSessionRow, backend};
+
+/// Creates a game session row.
+pub(super) async fn create_game_session(pool: &PgPool, row: &GameSessionRow) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await.map_err(backend)?;
+    let insert = sqlx::query(
+        "INSERT INTO game_sessions (game_session_id, fleet_id, location, status, creator_id, creation_time, \
+         termination_time, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) \
+         ON CONFLICT (game_session_id) DO NOTHING",
+    )
+    .bind(&row.id)
+    .bind(&row.fleet_id)
+    .bind(&row.location)
+    .bind(row.status)
+    .bind(&row.creator_id)
+    .bind(row.creation_time)
+    .bind(row.termination_time)
+    .bind(&row.doc);
+    insert_new(&mut conn, insert).await
+}
+
+/// Compare-and-swap of a game session row on `conn`; returns the new version.
+async fn cas_game_session(conn: &mut PgConnection, row: &GameSessionRow, expected: i64) -> Result<i64, StoreError> {
+    let version: Option<i64> = sqlx::query_scalar(
+        "UPDATE game_sessions SET fleet_id = $1, location = $2, status = $3, creator_id = $4, creation_time = $5, \
+         termination_time = $6, doc = $7, version = version + 1 \
+         WHERE game_session_id = $8 AND version = $9 RETURNING version",
+    )
+    .bind(&row.fleet_id)
+    .bind(&row.location)
+    .bind(row.status)
+    .bind(&row.creator_id)
+    .bind(row.creation_time)
+    .bind(row.termination_time)
+    .bind(&row.doc)
+    .bind(&row.id)
+    .bind(expected)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(backend)?;
+    match version {
+        Some(version) => Ok(version),
+        None => Err(missing_or_conflict(conn, "SELECT 1 FROM game_sessions WHERE game_session_id = $1", &row.id).await),
+    }
+}
+
+/// Compare-and-swap of a game session row; returns the new version.
+pub(super) async fn update_game_session(pool: &PgPool, row: &GameSessionRow, expected: i64) -> Result<i64, StoreError> {
+    let mut conn = pool.acquire().await.map_err(backend)?;
+    cas_game_session(&mut conn, row, expected).await
+}
+
+/// Runs a [`Listing`].
+pub(super) async fn list(pool: &PgPool, listing: Listing) -> Result<Vec<(i64, String)>, StoreError> {
+    let mut query = sqlx::query_as(sqlx::AssertSqlSafe(listing.sql));
+    for param in listing.params {
+        query = match param {
+            Param::Text(text) => query.bind(text),
+            Param::Int(int) => query.bind(int),
+        };
+    }
+    query.fetch_all(pool).await.map_err(backend)
+}
+
+/// How many sessions `creator_id` created in `fleet_id` at or after `since` (milliseconds).
+pub(super) async fn count_by_creator(
+    pool: &PgPool,
+    fleet_id: &str,
+    creator_id: &str,
+    since: i64,
+) -> Result<usize, StoreError> {
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM game_sessions WHERE fleet_id = $1 AND creator_id = $2 AND creation_time >= $3",
+    )
+    .bind(fleet_id)
+    .bind(creator_id)
+    .bind(since)
+    .fetch_one(pool)
+    .await
+    .map_err(backend)?;
+    usize::try_from(count).map_err(backend)
+}
+
+/// Compare-and-swap of a game session and the insertion of player sessions, in one transaction.
+pub(super) async fn add_player_sessions(
+    pool: &PgPool,
+    session: &GameSessionRow,
+    expected: i64,
+    players: &[PlayerSessionRow],
+) -> Result<i64, StoreError> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    let version = cas_game_session(&mut tx, session, expected).await?;
+    for p in players {
+        let insert = sqlx::query(
+            "INSERT INTO player_sessions (player_session_id, game_session_id, player_id, status, creation_time, doc) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (player_session_id) DO NOTHING",
+        )
+        .bind(&p.id)
+        .bind(&p.game_session_id)
+        .bind(&p.player_id)
+        .bind(p.status)
+        .bind(p.creation_time)
+        .bind(&p.doc);
+        insert_new(&mut tx, insert).await?;
+    }
+    tx.commit().await.map_err(backend)?;
+    Ok(version)
+}
+
+/// Replaces a player session row, after a compare-and-swap of its game session if given.
+pub(super) async fn update_player_session(
+    pool: &PgPool,
+    player: &PlayerSessionRow,
+    session: Option<(&GameSessionRow, i64)>,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    if let Some((session, expected)) = session {
+        cas_game_session(&mut tx, session, expected).await?;
+    }
+    let updated = sqlx::query(
+        "UPDATE player_sessions SET game_session_id = $1, player_id = $2, status = $3, creation_time = $4, doc = $5 \
+         WHERE player_session_id = $6",
+    )
+    .bind(&player.game_session_id)
+    .bind(&player.player_id)
+    .bind(player.status)
+    .bind(player.creation_time)
+    .bind(&player.doc)
+    .bind(&player.id)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.commit().await.map_err(backend)
+}
+
+/// Deletes game sessions that ended before `ended_before` (milliseconds) and their
+/// player sessions; returns how many game sessions were deleted.
+pub(super) async fn purge(pool: &PgPool, ended_before: i64) -> Result<usize, StoreError> {
+    let mut tx = pool.begin().await.map_err(backend)?;
+    let ended: Vec<String> =
+        sqlx::query_scalar("DELETE FROM game_sessions WHERE termination_time < $1 RETURNING game_session_id")
+            .bind(ended_before)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+    sqlx::query("DELETE FROM player_sessions WHERE game_session_id = ANY($1)")
+        .bind(&ended)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    tx.commit().await.map_err(backend)?;
+    Ok(ended.len())
+}

@@ -1,0 +1,155 @@
+//! The SQL of game sessions and player sessions on SQLite. Writes run inside the
+//! writer's transaction (see `writer`); returning `Err` undoes all they did.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::queries::{Rows, missing_or_conflict};
+use crate::StoreError;
+use crate::common::{GameSessionRow, Listing, Param, PlayerSessionRow, backend};
+
+/// The statement telling a missing game session from a moved one.
+const GAME_SESSION_EXISTS: &str = "SELECT 1 FROM game_sessions WHERE game_session_id = ?1";
+
+/// Creates a game session row.
+pub(super) fn create_game_session(conn: &Connection, row: &GameSessionRow) -> Result<(), StoreError> {
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO game_sessions (game_session_id, fleet_id, location, status, creator_id, creation_time, \
+             termination_time, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8) \
+             ON CONFLICT (game_session_id) DO NOTHING",
+        )
+        .map_err(backend)?
+        .execute(params![
+            row.id,
+            row.fleet_id,
+            row.location,
+            row.status,
+            row.creator_id,
+            row.creation_time,
+            row.termination_time,
+            row.doc
+        ])
+        .map_err(backend)?;
+    if inserted == 0 { Err(StoreError::AlreadyExists) } else { Ok(()) }
+}
+
+/// Compare-and-swap of a game session row; returns the new version.
+pub(super) fn update_game_session(conn: &Connection, row: &GameSessionRow, expected: i64) -> Result<i64, StoreError> {
+    let version: Option<i64> = conn
+        .prepare_cached(
+            "UPDATE game_sessions SET fleet_id = ?1, location = ?2, status = ?3, creator_id = ?4, \
+             creation_time = ?5, termination_time = ?6, doc = ?7, version = version + 1 \
+             WHERE game_session_id = ?8 AND version = ?9 RETURNING version",
+        )
+        .map_err(backend)?
+        .query_row(
+            params![
+                row.fleet_id,
+                row.location,
+                row.status,
+                row.creator_id,
+                row.creation_time,
+                row.termination_time,
+                row.doc,
+                row.id,
+                expected
+            ],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    version.ok_or_else(|| missing_or_conflict(conn, GAME_SESSION_EXISTS, &row.id))
+}
+
+/// Runs a [`Listing`].
+pub(super) fn list(conn: &Connection, listing: &Listing) -> Result<Rows, StoreError> {
+    let params = listing.params.iter().map(|p| match p {
+        Param::Text(text) => rusqlite::types::Value::Text(text.clone()),
+        Param::Int(int) => rusqlite::types::Value::Integer(*int),
+    });
+    let mut stmt = conn.prepare_cached(&listing.sql).map_err(backend)?;
+    let rows =
+        stmt.query_map(rusqlite::params_from_iter(params), |row| Ok((row.get(0)?, row.get(1)?))).map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
+}
+
+/// How many sessions `creator_id` created in `fleet_id` at or after `since` (milliseconds).
+pub(super) fn count_by_creator(
+    conn: &Connection,
+    fleet_id: &str,
+    creator_id: &str,
+    since: i64,
+) -> Result<usize, StoreError> {
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM game_sessions WHERE fleet_id = ?1 AND creator_id = ?2 AND creation_time >= ?3",
+        )
+        .map_err(backend)?
+        .query_row(params![fleet_id, creator_id, since], |r| r.get(0))
+        .map_err(backend)?;
+    usize::try_from(count).map_err(backend)
+}
+
+/// Compare-and-swap of a game session, then inserts player session rows.
+pub(super) fn add_player_sessions(
+    conn: &Connection,
+    session: &GameSessionRow,
+    expected: i64,
+    players: &[PlayerSessionRow],
+) -> Result<i64, StoreError> {
+    let version = update_game_session(conn, session, expected)?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO player_sessions (player_session_id, game_session_id, player_id, status, creation_time, doc) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (player_session_id) DO NOTHING",
+        )
+        .map_err(backend)?;
+    for p in players {
+        let inserted = insert
+            .execute(params![p.id, p.game_session_id, p.player_id, p.status, p.creation_time, p.doc])
+            .map_err(backend)?;
+        if inserted == 0 {
+            return Err(StoreError::AlreadyExists);
+        }
+    }
+    Ok(version)
+}
+
+/// Replaces a player session row, after a compare-and-swap of its game session if given.
+pub(super) fn update_player_session(
+    conn: &Connection,
+    player: &PlayerSessionRow,
+    session: Option<(&GameSessionRow, i64)>,
+) -> Result<(), StoreError> {
+    if let Some((session, expected)) = session {
+        update_game_session(conn, session, expected)?;
+    }
+    let updated = conn
+        .prepare_cached(
+            "UPDATE player_sessions SET game_session_id = ?1, player_id = ?2, status = ?3, creation_time = ?4, \
+             doc = ?5 WHERE player_session_id = ?6",
+        )
+        .map_err(backend)?
+        .execute(params![
+            player.game_session_id,
+            player.player_id,
+            player.status,
+            player.creation_time,
+            player.doc,
+            player.id
+        ])
+        .map_err(backend)?;
+    if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Deletes game sessions that ended before `ended_before` (milliseconds) and their
+/// player sessions; returns how many game sessions were deleted.
+pub(super) fn purge(conn: &Connection, ended_before: i64) -> Result<usize, StoreError> {
+    conn.execute(
+        "DELETE FROM player_sessions WHERE game_session_id IN \
+         (SELECT game_session_id FROM game_sessions WHERE termination_time < ?1)",
+        [ended_before],
+    )
+    .map_err(backend)?;
+    conn.execute("DELETE FROM game_sessions WHERE termination_time < ?1", [ended_before]).map_err(backend)
+}
