@@ -59,6 +59,11 @@ impl Timestamp {
         if self.0 >= 0 { UNIX_EPOCH + offset } else { UNIX_EPOCH - offset }
     }
 
+    /// This timestamp moved back by `d` (saturating).
+    pub fn minus(self, d: Duration) -> Self {
+        Timestamp(self.0.saturating_sub(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
+    }
+
     /// This timestamp moved forward by `d` (saturating).
     pub fn plus(self, d: Duration) -> Self {
         Timestamp(self.0.saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX)))
