@@ -82,6 +82,28 @@ pub fn requested_custom_locations(input: &CreateFleetInput) -> Result<Vec<String
     Ok(names)
 }
 
+/// Refuses what openlift cannot create yet: any compute type but ANYWHERE (EC2 is the
+/// default), and EC2-only parameters on an Anywhere fleet. Checked before anything else,
+/// so an EC2 request hears about its compute type first.
+pub fn check_supported(input: &CreateFleetInput) -> Result<(), ApiError> {
+    match input.compute_type.unwrap_or(ComputeType::Ec2) {
+        ComputeType::Anywhere => {}
+        other => {
+            return Err(ApiError::invalid_request(format!(
+                "ComputeType {other} is not supported by openlift yet; create fleets with ComputeType ANYWHERE."
+            )));
+        }
+    }
+    let refused = ec2_only_parameters(input);
+    if !refused.is_empty() {
+        return Err(ApiError::invalid_request(format!(
+            "Anywhere fleets do not take {}: these parameters apply to managed EC2 fleets only.",
+            refused.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 /// A new Anywhere fleet, ACTIVE at once as GameLift creates them, with its first events.
 ///
 /// `locations` must already be checked to exist. Any other compute type is refused
@@ -93,21 +115,7 @@ pub fn new_anywhere_fleet(
     scope: &ArnScope,
     now: Timestamp,
 ) -> Result<(Fleet, Vec<FleetEvent>), ApiError> {
-    match input.compute_type.unwrap_or(ComputeType::Ec2) {
-        ComputeType::Anywhere => {}
-        other => {
-            return Err(ApiError::invalid_request(format!(
-                "ComputeType {other} is not supported by openlift yet; create fleets with ComputeType ANYWHERE."
-            )));
-        }
-    }
-    let refused = ec2_only_parameters(&input);
-    if !refused.is_empty() {
-        return Err(ApiError::invalid_request(format!(
-            "Anywhere fleets do not take {}: these parameters apply to managed EC2 fleets only.",
-            refused.join(", ")
-        )));
-    }
+    check_supported(&input)?;
     let runtime_configuration = input.runtime_configuration.map(runtime_configuration).transpose()?;
     let attributes = FleetAttributes {
         fleet_arn: Some(scope.fleet_arn(&fleet_id)),

@@ -64,10 +64,15 @@ pub fn auth_token_digest(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The resource ID in an ID-or-ARN input: the text after the last `/` of an ARN,
+/// The resource ID in an ID-or-ARN input: everything after the resource type of an
+/// ARN (`fleet/<id>`, `compute/<name>`, where a compute name may itself hold one `/`),
 /// or the input itself.
 pub fn id_from_id_or_arn(id_or_arn: &str) -> &str {
-    if id_or_arn.starts_with("arn:") { id_or_arn.rsplit('/').next().unwrap_or(id_or_arn) } else { id_or_arn }
+    if !id_or_arn.starts_with("arn:") {
+        return id_or_arn;
+    }
+    let resource = id_or_arn.splitn(6, ':').nth(5).unwrap_or(id_or_arn);
+    resource.split_once('/').map_or(resource, |(_, id)| id)
 }
 
 #[cfg(test)]
@@ -100,6 +105,8 @@ mod tests {
     fn ids_are_taken_from_arns() {
         assert_eq!(id_from_id_or_arn("arn:aws:gamelift:us-west-2:1:fleet/fleet-9"), "fleet-9");
         assert_eq!(id_from_id_or_arn("fleet-9"), "fleet-9");
+        assert_eq!(id_from_id_or_arn("arn:aws:gamelift:us-west-2:1:compute/rack-x/host-1"), "rack-x/host-1");
+        assert_eq!(id_from_id_or_arn("arn:aws:gamelift:us-west-2::alias/alias-1"), "alias-1");
     }
 
     #[test]
