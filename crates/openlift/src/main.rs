@@ -1,11 +1,12 @@
 //! The `openlift` command.
 //!
-//! `openlift serve` runs the control plane. Every flag can also be set with an
+//! `openlift serve` runs the control plane; `openlift agent` runs the host agent. Every flag can also be set with an
 //! `OPENLIFT_*` environment variable or in the TOML file given with `--config`;
 //! a flag beats the environment, which beats the file, which beats the default.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run the control plane (the GameLift API).
     Serve(ServeArgs),
+    /// Run the host agent: register this compute and supervise its game server processes.
+    Agent(openlift_agent::AgentArgs),
 }
 
 #[derive(Args)]
@@ -49,6 +52,16 @@ struct ServeArgs {
     /// WebSocket URL returned to game servers by RegisterCompute [default: ws://<listen address>].
     #[arg(long, env = "OPENLIFT_SDK_ENDPOINT")]
     sdk_endpoint: Option<String>,
+    /// PEM certificate chain for TLS (wss://, https://) on the listen port [default: self-signed, in the data dir].
+    #[arg(long, env = "OPENLIFT_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "OPENLIFT_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// How long a server process may go without a healthy heartbeat before it is terminated,
+    /// e.g. 180, 90s, 3m [default: 3m].
+    #[arg(long, env = "OPENLIFT_PROCESS_HEARTBEAT_TIMEOUT", value_parser = config::parse_duration)]
+    process_heartbeat_timeout: Option<Duration>,
     /// Access key ID of an accepted credential (with OPENLIFT_SECRET_ACCESS_KEY).
     #[arg(long, env = "OPENLIFT_ACCESS_KEY_ID", requires = "secret_access_key")]
     access_key_id: Option<String>,
@@ -78,6 +91,12 @@ impl ServeArgs {
             database_url: self.database_url.or(file.database_url),
             credentials,
             sdk_endpoint: self.sdk_endpoint.or(file.sdk_endpoint),
+            tls_cert: self.tls_cert.or(file.tls_cert),
+            tls_key: self.tls_key.or(file.tls_key),
+            process_heartbeat_timeout: self
+                .process_heartbeat_timeout
+                .or(file.process_heartbeat_timeout)
+                .unwrap_or(config::DEFAULT_PROCESS_HEARTBEAT_TIMEOUT),
         })
     }
 }
@@ -103,6 +122,16 @@ async fn main() -> anyhow::Result<()> {
                 () = termination_signal() => shutdown.cancel(),
             }
             server.await?;
+        }
+        Command::Agent(args) => {
+            let shutdown = CancellationToken::new();
+            let agent = openlift_agent::run(args, shutdown.clone());
+            tokio::pin!(agent);
+            tokio::select! {
+                result = &mut agent => return result,
+                () = termination_signal() => shutdown.cancel(),
+            }
+            agent.await?;
         }
     }
     Ok(())

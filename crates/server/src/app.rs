@@ -28,6 +28,10 @@ pub struct App {
     pub page_tokens: PageTokens,
     /// The URL game servers connect to, returned by RegisterCompute.
     pub sdk_endpoint: String,
+    /// The SDK endpoint: server processes and the tasks serving them.
+    pub sdk: crate::sdk::SdkEndpoint,
+    /// Per-resource locks that keep this node's own updates from racing.
+    pub locks: crate::locks::KeyedLocks,
 }
 
 impl App {

@@ -6,8 +6,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use crate::credentials::CredentialEntry;
 
@@ -19,6 +20,9 @@ pub const DEFAULT_DATA_DIR: &str = "./openlift-data";
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// Default account ID shown in fleet, compute and location ARNs.
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+/// Default time a server process may go without a healthy heartbeat before it is
+/// terminated (`server-sdk-protocol.md` section 5: GameLift uses about 3 minutes).
+pub const DEFAULT_PROCESS_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Everything the control plane needs to start.
 #[derive(Debug, Clone)]
@@ -38,6 +42,14 @@ pub struct Config {
     /// The WebSocket URL game servers use, returned by RegisterCompute;
     /// `None` means `ws://<listen address>`.
     pub sdk_endpoint: Option<String>,
+    /// PEM certificate chain for TLS connections (`wss://`, `https://`) on the listen port;
+    /// `None` (with `tls_key`) means a self-signed certificate kept in the data dir.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// How long a server process may go without a healthy heartbeat before it is
+    /// terminated ([`DEFAULT_PROCESS_HEARTBEAT_TIMEOUT`]).
+    pub process_heartbeat_timeout: Duration,
 }
 
 impl Config {
@@ -66,6 +78,13 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     /// `sdk_endpoint = "ws://…"`.
     pub sdk_endpoint: Option<String>,
+    /// `tls_cert = "/etc/openlift/cert.pem"`.
+    pub tls_cert: Option<PathBuf>,
+    /// `tls_key = "/etc/openlift/key.pem"`.
+    pub tls_key: Option<PathBuf>,
+    /// `process_heartbeat_timeout = "3m"` (see [`parse_duration`]).
+    #[serde(default, deserialize_with = "duration_text")]
+    pub process_heartbeat_timeout: Option<Duration>,
     /// `[[credentials]]` tables with `access_key_id` and `secret_access_key`.
     #[serde(default)]
     pub credentials: Vec<CredentialEntry>,
@@ -101,6 +120,28 @@ impl FileConfig {
     }
 }
 
+/// Parses a duration written as a whole number with an optional unit: `ms`, `s`
+/// (the default), `m` or `h`, e.g. `180`, `90s`, `3m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let amount: u64 = digits.parse().map_err(|_| format!("{text:?} is not a duration such as 180, 90s or 3m"))?;
+    let millis_per_unit = match unit.trim() {
+        "ms" => 1,
+        "" | "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        other => return Err(format!("unknown duration unit {other:?} in {text:?}; use ms, s, m or h")),
+    };
+    amount.checked_mul(millis_per_unit).map(Duration::from_millis).ok_or_else(|| format!("{text:?} is too long"))
+}
+
+fn duration_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text).map(Some).map_err(serde::de::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +156,9 @@ mod tests {
             account_id = "111122223333"
             database_url = "postgres://db/openlift"
             sdk_endpoint = "wss://gl.example.net:7443"
+            tls_cert = "/etc/openlift/cert.pem"
+            tls_key = "/etc/openlift/key.pem"
+            process_heartbeat_timeout = "90s"
             [[credentials]]
             access_key_id = "AKIAEXAMPLE"
             secret_access_key = "secret"
@@ -125,6 +169,18 @@ mod tests {
         assert_eq!(file.region.as_deref(), Some("eu-west-1"));
         assert_eq!(file.credentials.len(), 1);
         assert_eq!(file.credentials[0].access_key_id, "AKIAEXAMPLE");
+        assert_eq!(file.tls_cert, Some(PathBuf::from("/etc/openlift/cert.pem")));
+        assert_eq!(file.process_heartbeat_timeout, Some(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn durations_take_an_optional_unit() {
+        assert_eq!(parse_duration("180"), Ok(Duration::from_secs(180)));
+        assert_eq!(parse_duration("3m"), Ok(Duration::from_secs(180)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("3 days").is_err());
+        assert!(parse_duration("m").is_err());
     }
 
     #[test]
@@ -142,6 +198,9 @@ mod tests {
             database_url: None,
             credentials: vec![],
             sdk_endpoint: None,
+            tls_cert: None,
+            tls_key: None,
+            process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
         };
         assert_eq!(config.database_url(), "sqlite:///tmp/x/openlift.db");
     }

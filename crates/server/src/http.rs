@@ -4,6 +4,9 @@
 //! body (size-limited) → SigV4 → protocol and operation → decode and validate →
 //! handler → encode. Every failure on the way is an AWS-shaped error in the
 //! caller's protocol, carrying the request ID also used in the logs.
+//!
+//! A WebSocket upgrade (`GET` with `Upgrade: websocket`, any path) is a game server's SDK
+//! connection instead (`server-sdk-protocol.md`) and goes to [`sdk`] first.
 
 use std::sync::Arc;
 
@@ -16,8 +19,8 @@ use openlift_protocol::classify;
 use openlift_protocol::{response, sigv4};
 use tracing::Instrument;
 
-use crate::api;
 use crate::app::App;
+use crate::{api, sdk};
 
 /// Largest request body accepted; GameLift inputs are far smaller.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -30,6 +33,9 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+    if sdk::is_websocket_upgrade(&request) {
+        return sdk::upgrade(app, request).await;
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
     let hint = classify::protocol_hint(&parts.uri, &parts.headers);

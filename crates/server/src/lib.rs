@@ -2,14 +2,18 @@
 //! the GameLift operations behind it.
 //!
 //! [`serve`] runs everything on a listener the caller bound, until `shutdown` is
-//! cancelled, so tests bind port 0 and talk to the real server.
+//! cancelled, so tests bind port 0 and talk to the real server. One port carries the API
+//! (`http://` and `https://`) and the game servers' SDK endpoint (`ws://` and `wss://`).
 
 pub mod api;
 pub mod app;
 pub mod config;
 pub mod credentials;
 mod http;
+pub mod locks;
+pub mod sdk;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use openlift_core::clock::{Clock, SystemClock};
@@ -34,6 +38,9 @@ pub enum ServeError {
     /// Credentials could not be loaded or generated.
     #[error(transparent)]
     Credentials(#[from] credentials::CredentialsError),
+    /// The TLS certificate could not be loaded or generated.
+    #[error(transparent)]
+    Tls(#[from] sdk::tls::TlsError),
     /// Serving on the listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
@@ -52,35 +59,82 @@ pub async fn serve_with_clock(
     shutdown: CancellationToken,
     clock: Arc<dyn Clock>,
 ) -> Result<(), ServeError> {
-    let addr = listener.local_addr()?;
-    let data_dir = config.data_dir.clone();
-    let configured = config.credentials.clone();
-    let (credentials, origin) = tokio::task::spawn_blocking(move || credentials::resolve(configured, &data_dir))
+    let server = Server::build(config, listener.local_addr()?, clock).await?;
+    server.run(listener, shutdown).await
+}
+
+/// A control plane ready to serve: its state and its TLS configuration.
+///
+/// [`serve`] is `build` then `run`; tests that need the state (the SDK endpoint's process
+/// registry, say) build the server themselves and keep [`Server::app`].
+pub struct Server {
+    app: Arc<App>,
+    tls: Arc<rustls::ServerConfig>,
+}
+
+impl Server {
+    /// Loads credentials and the TLS certificate (generating them on first start), opens
+    /// the store and assembles the state; `addr` is where the server will listen.
+    pub async fn build(config: Config, addr: SocketAddr, clock: Arc<dyn Clock>) -> Result<Self, ServeError> {
+        let sdk_endpoint = config.sdk_endpoint.clone().unwrap_or_else(|| format!("ws://{addr}"));
+        let data_dir = config.data_dir.clone();
+        let configured = config.credentials.clone();
+        let (tls_cert, tls_key) = (config.tls_cert.clone(), config.tls_key.clone());
+        let names = sdk::tls::certificate_names(addr, &sdk_endpoint);
+        let ((credentials, origin), (tls, cert_origin)) = tokio::task::spawn_blocking(move || {
+            let credentials = credentials::resolve(configured, &data_dir)?;
+            let tls = sdk::tls::server_config(tls_cert.as_deref(), tls_key.as_deref(), &data_dir, names)?;
+            Ok::<_, ServeError>((credentials, tls))
+        })
         .await
         .map_err(|e| ServeError::Io(std::io::Error::other(e)))??;
-    match &origin {
-        Origin::Configured => tracing::info!(keys = credentials.len(), "using configured credentials"),
-        Origin::Stored(path) => tracing::info!(file = %path.display(), "using credentials stored in the data dir"),
-        Origin::Generated(path) => tracing::info!(
-            file = %path.display(),
-            access_key_id = %credentials[0].access_key_id,
-            "generated credentials; use them with AWS_SHARED_CREDENTIALS_FILE={}",
-            path.display()
-        ),
+        match &origin {
+            Origin::Configured => tracing::info!(keys = credentials.len(), "using configured credentials"),
+            Origin::Stored(path) => tracing::info!(file = %path.display(), "using credentials stored in the data dir"),
+            Origin::Generated(path) => tracing::info!(
+                file = %path.display(),
+                access_key_id = %credentials[0].access_key_id,
+                "generated credentials; use them with AWS_SHARED_CREDENTIALS_FILE={}",
+                path.display()
+            ),
+        }
+        tracing::info!(certificate = ?cert_origin, "TLS ready on the listen port");
+        let store = openlift_store::open(&config.database_url()).await?;
+        let page_key = store.secret("page-token-key", PAGE_TOKEN_KEY_LEN).await?;
+        let app = App {
+            store,
+            clock,
+            scope: ArnScope { region: config.region.clone(), account_id: config.account_id.clone() },
+            credentials: app::credential_table(credentials),
+            page_tokens: PageTokens::new(page_key),
+            sdk_endpoint,
+            sdk: sdk::SdkEndpoint::new(config.process_heartbeat_timeout),
+            locks: locks::KeyedLocks::default(),
+        };
+        Ok(Server { app: Arc::new(app), tls })
     }
-    let store = openlift_store::open(&config.database_url()).await?;
-    let page_key = store.secret("page-token-key", PAGE_TOKEN_KEY_LEN).await?;
-    let app = App {
-        store,
-        clock,
-        scope: ArnScope { region: config.region.clone(), account_id: config.account_id.clone() },
-        credentials: app::credential_table(credentials),
-        page_tokens: PageTokens::new(page_key),
-        sdk_endpoint: config.sdk_endpoint.clone().unwrap_or_else(|| format!("ws://{addr}")),
-    };
-    let router = http::router(Arc::new(app));
-    tracing::info!(address = %addr, region = %config.region, "openlift listening on http://{addr}, ready");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await?;
-    tracing::info!("openlift stopped");
-    Ok(())
+
+    /// The shared state every request and SDK connection uses.
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Serves the API and the SDK endpoint (plain and TLS) on `listener` until `shutdown`
+    /// is cancelled, then stops every task and returns.
+    pub async fn run(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServeError> {
+        let addr = listener.local_addr()?;
+        let region = self.app.scope.region.clone();
+        let tasks = self.app.sdk.tasks.clone();
+        sdk::spawn_sweeper(&self.app);
+        let door = sdk::accept::FrontDoor {
+            router: http::router(self.app),
+            tls: tokio_rustls::TlsAcceptor::from(self.tls),
+            tracker: tasks.tracker,
+            cancel: tasks.cancel,
+        };
+        tracing::info!(address = %addr, region = %region, "openlift listening on http://{addr} and https://{addr}, ready");
+        sdk::accept::serve(door, listener, shutdown).await;
+        tracing::info!("openlift stopped");
+        Ok(())
+    }
 }

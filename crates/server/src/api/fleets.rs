@@ -21,6 +21,7 @@ const MAX_FLEET_IDS: usize = 100;
 
 /// Creates an Anywhere fleet, ACTIVE at once, in the home Region and its custom locations.
 pub async fn create(app: &App, input: CreateFleetInput) -> Result<CreateFleetOutput, ApiError> {
+    fleet::check_supported(&input)?;
     let tags = tags::merge(&[], input.tags.as_deref().unwrap_or_default())?;
     let locations = fleet::requested_custom_locations(&input)?;
     for name in &locations {

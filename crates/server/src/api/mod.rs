@@ -4,6 +4,7 @@
 //! everything about the wire stays in the HTTP layer.
 
 mod aliases;
+mod capacity;
 mod computes;
 mod fleet_locations;
 mod fleets;
@@ -37,6 +38,10 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         O::UpdateRuntimeConfiguration => call(app, input, fleets::update_runtime_configuration).await,
         O::DescribeRuntimeConfiguration => call(app, input, fleets::describe_runtime_configuration).await,
         O::DescribeFleetEvents => call(app, input, fleets::describe_events).await,
+        O::DescribeFleetCapacity => call(app, input, capacity::describe_capacity).await,
+        O::DescribeFleetUtilization => call(app, input, capacity::describe_utilization).await,
+        O::DescribeFleetLocationCapacity => call(app, input, capacity::describe_location_capacity).await,
+        O::DescribeFleetLocationUtilization => call(app, input, capacity::describe_location_utilization).await,
         O::CreateFleetLocations => call(app, input, fleet_locations::create).await,
         O::DeleteFleetLocations => call(app, input, fleet_locations::delete).await,
         O::DescribeFleetLocationAttributes => call(app, input, fleet_locations::describe).await,
@@ -86,12 +91,8 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         | O::DescribeContainerGroupDefinition
         | O::DescribeContainerGroupPortMappings
         | O::DescribeEC2InstanceLimits
-        | O::DescribeFleetCapacity
         | O::DescribeFleetDeployment
-        | O::DescribeFleetLocationCapacity
-        | O::DescribeFleetLocationUtilization
         | O::DescribeFleetPortSettings
-        | O::DescribeFleetUtilization
         | O::DescribeGameServer
         | O::DescribeGameServerGroup
         | O::DescribeGameServerInstances
@@ -199,6 +200,7 @@ pub async fn update_fleet(
     fleet_id_or_arn: &str,
     mut change: impl FnMut(&mut Fleet) -> Result<Vec<FleetEvent>, ApiError>,
 ) -> Result<Fleet, ApiError> {
+    let _guard = app.locks.lock(&format!("fleet|{}", ids::id_from_id_or_arn(fleet_id_or_arn))).await;
     for _ in 0..CAS_ATTEMPTS {
         let Versioned { value: mut fleet, version } =
             load_fleet(app, fleet_id_or_arn, ErrorCode::NotFoundException).await?;

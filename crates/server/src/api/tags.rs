@@ -36,6 +36,7 @@ async fn existing_resource(app: &App, resource_arn: &str) -> Result<String, ApiE
 /// Adds tags, overwriting values of keys already present.
 pub async fn tag(app: &App, input: TagResourceRequest) -> Result<TagResourceResponse, ApiError> {
     let arn = existing_resource(app, &input.resource_arn).await?;
+    let _guard = app.locks.lock(&format!("tags|{arn}")).await;
     let existing = app.store.list_tags(&arn).await.map_err(internal)?;
     tags::merge(&existing, &input.tags)?;
     app.store.tag_resource(&arn, &input.tags).await.map_err(internal)?;

@@ -1,0 +1,177 @@
+//! DescribeFleetCapacity, DescribeFleetUtilization, DescribeFleetLocationCapacity and
+//! DescribeFleetLocationUtilization for Anywhere fleets (`control-plane-api.md` section 7.4).
+//!
+//! Choices, where AWS's rules were written for EC2 fleets:
+//! * An Anywhere fleet's capacity lives only in its custom locations, so the fleet-wide
+//!   operations report the whole fleet (every location added up) rather than the home
+//!   Region alone, which would always be empty; `Location` is the home Region as AWS
+//!   reports. The per-location operations report one location; the home Region is valid
+//!   there and reports zeros; a location the fleet does not have is an
+//!   `InvalidRequestException`.
+//! * Instance counts are registered computes: `DESIRED` = `ACTIVE` = `MAXIMUM` = computes,
+//!   `MINIMUM`, `PENDING` and `TERMINATING` = 0, `IDLE` = computes hosting no game session.
+//!   No `InstanceType` (an Anywhere compute has none).
+//! * Utilization counts server processes that are `Active` in the SDK endpoint's registry
+//!   (connected or briefly reconnecting, not terminating) and the game sessions they host.
+//!   Player session counts are 0 until player sessions exist (issue 4).
+//! * `FleetIds` works as in DescribeFleetAttributes: at most 100, unknown or deleted fleets
+//!   left out, `Limit`/`NextToken` ignored; without it, a page of all live fleets.
+
+use openlift_core::records::Fleet;
+use openlift_core::{fleet, ids};
+use openlift_model::{
+    ApiError, DescribeFleetCapacityInput, DescribeFleetCapacityOutput, DescribeFleetLocationCapacityInput,
+    DescribeFleetLocationCapacityOutput, DescribeFleetLocationUtilizationInput, DescribeFleetLocationUtilizationOutput,
+    DescribeFleetUtilizationInput, DescribeFleetUtilizationOutput, EC2InstanceCounts, ErrorCode, FleetCapacity,
+    FleetUtilization,
+};
+use openlift_store::PageRequest;
+
+use crate::api::load_fleet;
+use crate::app::{App, MAX_PAGE, internal};
+
+/// Most fleet IDs one call may name.
+const MAX_FLEET_IDS: usize = 100;
+
+fn count(n: usize) -> Option<i32> {
+    Some(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// The fleets a fleet-wide call asks for, and the `NextToken` to return.
+async fn selected_fleets(
+    app: &App,
+    scope: &str,
+    fleet_ids: Option<Vec<String>>,
+    limit: Option<i32>,
+    next_token: Option<&str>,
+) -> Result<(Vec<Fleet>, Option<String>), ApiError> {
+    if let Some(fleet_ids) = fleet_ids {
+        if fleet_ids.len() > MAX_FLEET_IDS {
+            return Err(ApiError::invalid_request(format!(
+                "FleetIds names {} fleets; at most {MAX_FLEET_IDS} may be given in one request.",
+                fleet_ids.len()
+            )));
+        }
+        let mut found = Vec::new();
+        for id in &fleet_ids {
+            if let Some(f) = app.store.get_fleet(ids::id_from_id_or_arn(id)).await.map_err(internal)?
+                && !fleet::is_deleted(&f.value)
+            {
+                found.push(f.value);
+            }
+        }
+        return Ok((found, None));
+    }
+    let page = app.page_request(scope, limit, next_token, MAX_PAGE)?;
+    let fleets = app.store.list_fleets(false, page).await.map_err(internal)?;
+    let next_token = app.next_token(scope, &fleets);
+    Ok((fleets.items, next_token))
+}
+
+/// The fleet and location a per-location call names.
+async fn fleet_location(app: &App, fleet_id: &str, location: &str) -> Result<Fleet, ApiError> {
+    let fleet = load_fleet(app, fleet_id, ErrorCode::NotFoundException).await?.value;
+    if !fleet::has_location(&fleet, location) {
+        return Err(ApiError::invalid_request(format!("Fleet {} has no location {location}.", fleet.id())));
+    }
+    Ok(fleet)
+}
+
+async fn registered_computes(app: &App, fleet_id: &str, location: Option<&str>) -> Result<usize, ApiError> {
+    let mut total = 0;
+    let mut after = None;
+    loop {
+        let page = app.store.list_computes(fleet_id, location, PageRequest { after, limit: MAX_PAGE }).await;
+        let page = page.map_err(internal)?;
+        total += page.items.len();
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(total),
+        }
+    }
+}
+
+fn reported_location(app: &App, fleet: &Fleet, location: Option<&str>) -> Option<String> {
+    Some(location.or_else(|| fleet::home_region(fleet)).unwrap_or(&app.scope.region).to_owned())
+}
+
+async fn capacity(app: &App, fleet: &Fleet, location: Option<&str>) -> Result<FleetCapacity, ApiError> {
+    let computes = registered_computes(app, fleet.id(), location).await?;
+    let busy = app.sdk.processes.usage(fleet.id(), location).busy_computes.len().min(computes);
+    Ok(FleetCapacity {
+        fleet_id: Some(fleet.id().to_owned()),
+        fleet_arn: fleet.attributes.fleet_arn.clone(),
+        instance_counts: Some(EC2InstanceCounts {
+            desired: count(computes),
+            minimum: count(0),
+            maximum: count(computes),
+            pending: count(0),
+            active: count(computes),
+            idle: count(computes - busy),
+            terminating: count(0),
+        }),
+        location: reported_location(app, fleet, location),
+        ..Default::default()
+    })
+}
+
+fn utilization(app: &App, fleet: &Fleet, location: Option<&str>) -> FleetUtilization {
+    let usage = app.sdk.processes.usage(fleet.id(), location);
+    FleetUtilization {
+        fleet_id: Some(fleet.id().to_owned()),
+        fleet_arn: fleet.attributes.fleet_arn.clone(),
+        active_server_process_count: count(usage.active_server_processes),
+        active_game_session_count: count(usage.game_sessions),
+        current_player_session_count: count(0),
+        maximum_player_session_count: count(0),
+        location: reported_location(app, fleet, location),
+    }
+}
+
+/// Instance counts of the named fleets, or of a page of all fleets.
+pub async fn describe_capacity(
+    app: &App,
+    input: DescribeFleetCapacityInput,
+) -> Result<DescribeFleetCapacityOutput, ApiError> {
+    let (fleets, next_token) =
+        selected_fleets(app, "DescribeFleetCapacity", input.fleet_ids, input.limit, input.next_token.as_deref())
+            .await?;
+    let mut capacities = Vec::with_capacity(fleets.len());
+    for fleet in &fleets {
+        capacities.push(capacity(app, fleet, None).await?);
+    }
+    Ok(DescribeFleetCapacityOutput { fleet_capacity: Some(capacities), next_token })
+}
+
+/// Process and game session counts of the named fleets, or of a page of all fleets.
+pub async fn describe_utilization(
+    app: &App,
+    input: DescribeFleetUtilizationInput,
+) -> Result<DescribeFleetUtilizationOutput, ApiError> {
+    let (fleets, next_token) =
+        selected_fleets(app, "DescribeFleetUtilization", input.fleet_ids, input.limit, input.next_token.as_deref())
+            .await?;
+    let utilization = fleets.iter().map(|fleet| utilization(app, fleet, None)).collect();
+    Ok(DescribeFleetUtilizationOutput { fleet_utilization: Some(utilization), next_token })
+}
+
+/// Instance counts of one fleet location.
+pub async fn describe_location_capacity(
+    app: &App,
+    input: DescribeFleetLocationCapacityInput,
+) -> Result<DescribeFleetLocationCapacityOutput, ApiError> {
+    let fleet = fleet_location(app, &input.fleet_id, &input.location).await?;
+    let capacity = capacity(app, &fleet, Some(&input.location)).await?;
+    Ok(DescribeFleetLocationCapacityOutput { fleet_capacity: Some(capacity) })
+}
+
+/// Process and game session counts of one fleet location.
+pub async fn describe_location_utilization(
+    app: &App,
+    input: DescribeFleetLocationUtilizationInput,
+) -> Result<DescribeFleetLocationUtilizationOutput, ApiError> {
+    let fleet = fleet_location(app, &input.fleet_id, &input.location).await?;
+    Ok(DescribeFleetLocationUtilizationOutput {
+        fleet_utilization: Some(utilization(app, &fleet, Some(&input.location))),
+    })
+}

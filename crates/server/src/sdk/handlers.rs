@@ -1,0 +1,193 @@
+//! The SDK → service requests of `server-sdk-protocol.md` section 3, one function per
+//! `Action`.
+//!
+//! Game sessions and player sessions arrive with issue 4: until then a game session is
+//! known only if the registry bound it to the calling process ([`Registry::claim`]), and
+//! player-session requests answer clear errors. Matchmaking (backfill) is not supported.
+//! Fleet role credentials are answered as on an Anywhere fleet: a 200 with empty fields,
+//! which the SDKs read as "not a managed fleet" (section 3).
+//!
+//! [`Registry::claim`]: super::registry::Registry::claim
+
+use openlift_model::Timestamp;
+use serde_json::{Map, Value, json};
+
+use super::messages::{Failure, Fields, boolean, integer, required_string, string, string_list};
+use super::registry::{Activation, ProcessError, Registry};
+
+/// The connection a request arrived on.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Caller<'a> {
+    /// The process the connection belongs to.
+    pub(super) process_id: &'a str,
+    /// The connection's generation within the process.
+    pub(super) generation: u64,
+}
+
+/// Answers one request.
+pub(super) fn handle(
+    registry: &Registry,
+    caller: Caller<'_>,
+    action: &str,
+    body: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<Fields, Failure> {
+    match action {
+        "ActivateServerProcess" => activate_server_process(registry, caller, body, now),
+        "HeartbeatServerProcess" => heartbeat(registry, caller, body, now),
+        "ActivateGameSession" => activate_game_session(registry, caller, body),
+        "TerminateServerProcess" => terminate_server_process(registry, caller, now),
+        "UpdatePlayerSessionCreationPolicy" => update_player_session_policy(registry, caller, body),
+        "AcceptPlayerSession" | "RemovePlayerSession" => player_session(registry, caller, body),
+        "DescribePlayerSessions" => describe_player_sessions(registry, caller, body),
+        "GetComputeCertificate" => compute_certificate(registry, caller),
+        "GetFleetRoleCredentials" => Ok(fleet_role_credentials()),
+        "StartMatchBackfill" | "StopMatchBackfill" => Err(Failure::bad_request(format!(
+            "{action} is not supported: openlift does not support matchmaking (FlexMatch)."
+        ))),
+        other => Err(Failure::bad_request(format!("Unknown action {other}."))),
+    }
+}
+
+fn failure(error: ProcessError) -> Failure {
+    match error {
+        ProcessError::Unknown(_) => Failure::not_found(error.to_string()),
+        ProcessError::Ended(_) | ProcessError::Terminating(_) | ProcessError::UnknownGameSession(_) => {
+            Failure::bad_request(error.to_string())
+        }
+        ProcessError::Backlog(_) => Failure::internal(),
+    }
+}
+
+fn fields(value: Value) -> Fields {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn activate_server_process(
+    registry: &Registry,
+    caller: Caller<'_>,
+    body: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<Fields, Failure> {
+    let port = match integer(body, "Port")? {
+        None | Some(0) => None,
+        Some(port) => Some(
+            u16::try_from(port)
+                .map_err(|_| Failure::bad_request(format!("Port {port} is not between 1 and 65535.")))?,
+        ),
+    };
+    let activation = Activation {
+        port,
+        log_paths: string_list(body, "LogPaths")?,
+        sdk_tool_name: string(body, "SdkToolName")?.map(str::to_owned),
+        sdk_tool_version: string(body, "SdkToolVersion")?.map(str::to_owned),
+    };
+    registry.activate(caller.process_id, activation, now).map_err(failure)?;
+    tracing::info!(process_id = %caller.process_id, port = ?port, "server process active");
+    Ok(Fields::new())
+}
+
+fn heartbeat(
+    registry: &Registry,
+    caller: Caller<'_>,
+    body: &Map<String, Value>,
+    now: Timestamp,
+) -> Result<Fields, Failure> {
+    let healthy = boolean(body, "HealthStatus")?.ok_or_else(|| Failure::bad_request("HealthStatus is required."))?;
+    registry.heartbeat(caller.process_id, healthy, now).map_err(failure)?;
+    tracing::debug!(process_id = %caller.process_id, healthy, "heartbeat");
+    Ok(Fields::new())
+}
+
+fn activate_game_session(
+    registry: &Registry,
+    caller: Caller<'_>,
+    body: &Map<String, Value>,
+) -> Result<Fields, Failure> {
+    let game_session_id = required_string(body, "GameSessionId")?;
+    registry.activate_game_session(caller.process_id, game_session_id).map_err(failure)?;
+    tracing::info!(process_id = %caller.process_id, game_session_id, "game session active");
+    Ok(Fields::new())
+}
+
+fn terminate_server_process(registry: &Registry, caller: Caller<'_>, now: Timestamp) -> Result<Fields, Failure> {
+    let info = registry.end(caller.process_id, caller.generation, now).map_err(failure)?;
+    tracing::info!(process_id = %caller.process_id, fleet_id = %info.fleet_id, "server process ending");
+    Ok(Fields::new())
+}
+
+/// The game session a request names, which must be the calling process's.
+fn hosted_game_session<'a>(
+    registry: &Registry,
+    caller: Caller<'_>,
+    body: &'a Map<String, Value>,
+) -> Result<&'a str, Failure> {
+    let game_session_id = required_string(body, "GameSessionId")?;
+    if registry.hosts(caller.process_id, game_session_id) {
+        Ok(game_session_id)
+    } else {
+        Err(failure(ProcessError::UnknownGameSession(game_session_id.to_owned())))
+    }
+}
+
+fn update_player_session_policy(
+    registry: &Registry,
+    caller: Caller<'_>,
+    body: &Map<String, Value>,
+) -> Result<Fields, Failure> {
+    hosted_game_session(registry, caller, body)?;
+    match required_string(body, "PlayerSessionPolicy")? {
+        "ACCEPT_ALL" | "DENY_ALL" => Err(Failure::bad_request("Player sessions are not supported by openlift yet.")),
+        other => Err(Failure::bad_request(format!("PlayerSessionPolicy {other} is not ACCEPT_ALL or DENY_ALL."))),
+    }
+}
+
+fn player_session(registry: &Registry, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
+    hosted_game_session(registry, caller, body)?;
+    let player_session_id = required_string(body, "PlayerSessionId")?;
+    Err(Failure::bad_request(format!("Player session {player_session_id} not found.")))
+}
+
+fn describe_player_sessions(
+    registry: &Registry,
+    caller: Caller<'_>,
+    body: &Map<String, Value>,
+) -> Result<Fields, Failure> {
+    let game_session_id = string(body, "GameSessionId")?;
+    let player_id = string(body, "PlayerId")?;
+    let player_session_id = string(body, "PlayerSessionId")?;
+    let given = [game_session_id, player_id, player_session_id].iter().filter(|id| id.is_some()).count();
+    if given != 1 {
+        return Err(Failure::bad_request("Give exactly one of GameSessionId, PlayerId and PlayerSessionId."));
+    }
+    if game_session_id.is_some() {
+        hosted_game_session(registry, caller, body)?;
+    }
+    if let Some(id) = player_session_id {
+        return Err(Failure::bad_request(format!("Player session {id} not found.")));
+    }
+    Ok(fields(json!({"NextToken": null, "PlayerSessions": []})))
+}
+
+fn compute_certificate(registry: &Registry, caller: Caller<'_>) -> Result<Fields, Failure> {
+    let info =
+        registry.get(caller.process_id).ok_or_else(|| failure(ProcessError::Unknown(caller.process_id.into())))?;
+    Ok(fields(json!({
+        "CertificatePath": info.certificate_path.unwrap_or_default(),
+        "ComputeName": info.compute_name,
+    })))
+}
+
+fn fleet_role_credentials() -> Fields {
+    fields(json!({
+        "AssumedRoleUserArn": "",
+        "AssumedRoleId": "",
+        "AccessKeyId": "",
+        "SecretAccessKey": "",
+        "SessionToken": "",
+        "Expiration": 0,
+    }))
+}

@@ -1,0 +1,414 @@
+//! The server-process registry: every server process the SDK endpoint knows, keyed by its
+//! process ID (`pID`), not by connection (`server-sdk-protocol.md` sections 5, 6 and 8.5–8.6).
+//!
+//! A process outlives its connections: a reconnect or a `RefreshConnection` attaches a new
+//! connection to the same entry, which keeps its readiness, health and game session; pushes
+//! go to the newest live connection, and are queued (boundedly) while none is attached.
+//!
+//! Life cycle: `Connected` (SDK initialised) → `Active` (`ActivateServerProcess`) →
+//! `Terminating` (the service pushed `TerminateProcess`; the process has
+//! [`TERMINATION_GRACE`] to call `ProcessEnding`) → `Ended`. An ended process ID is kept as
+//! a tombstone for [`TOMBSTONE_RETENTION`] so it cannot come back.
+//!
+//! For game-session placement (issue 4), [`Registry::claim`] atomically binds a game session
+//! to one ready, healthy, idle process of a fleet location; [`Registry::release`] undoes a
+//! claim whose game session could not be created, and [`Registry::push`] delivers the
+//! `CreateGameSession` push. Everything is in memory behind one mutex whose critical
+//! sections never await; a restart forgets the processes (connected SDKs reconnect, but
+//! their readiness is lost).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use openlift_model::Timestamp;
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio_util::sync::CancellationToken;
+
+pub(crate) use super::process::Activation;
+pub use super::process::{
+    AttachError, Delivery, EndReason, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Swept, Usage,
+};
+use super::push::{Push, TerminateProcess};
+
+/// How long a process told to terminate has to call `ProcessEnding` before it is ended
+/// (GameLift waits up to 5 minutes, section 6 step 8).
+pub const TERMINATION_GRACE: Duration = Duration::from_secs(5 * 60);
+/// How long an ended process ID stays known, so that it cannot connect again.
+pub const TOMBSTONE_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// Responses remembered per process for repeated `RequestId`s (section 2, "Duplicates").
+const REPLY_CACHE_LEN: usize = 64;
+/// Pushes kept for a process while it has no connection.
+const PENDING_PUSHES: usize = 16;
+/// Frames waiting for one connection's writer; a connection that lets it fill up is dropped.
+pub(crate) const OUTBOUND_CAPACITY: usize = 32;
+/// Auth tokens remembered per process, accepted again on reconnect even once expired.
+const TOKENS_PER_PROCESS: usize = 8;
+
+/// What a connection task receives from the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outbound {
+    /// A text frame to write.
+    Frame(String),
+    /// Close the connection with this code and reason.
+    Close(u16, &'static str),
+}
+
+/// The registry's handle on one attached connection.
+struct Link {
+    generation: u64,
+    outbound: mpsc::Sender<Outbound>,
+    kill: CancellationToken,
+}
+
+struct Entry {
+    info: ProcessInfo,
+    links: Vec<Link>,
+    next_generation: u64,
+    pending: VecDeque<String>,
+    token_digests: VecDeque<String>,
+    replies: VecDeque<(String, String)>,
+}
+
+/// A connection asking to attach to a process (the authenticated upgrade query).
+#[derive(Debug, Clone)]
+pub(crate) struct Attach {
+    pub(crate) process_id: String,
+    pub(crate) fleet_id: String,
+    pub(crate) compute_name: String,
+    pub(crate) location: String,
+    pub(crate) certificate_path: Option<String>,
+    pub(crate) sdk_language: String,
+    pub(crate) sdk_version: String,
+    /// Digest of the auth token the connection presented (none for SigV4).
+    pub(crate) token_digest: Option<String>,
+}
+
+/// An attached connection: its generation, its outbound queue and its kill switch.
+pub(crate) struct Attached {
+    pub(crate) generation: u64,
+    pub(crate) outbound: mpsc::Receiver<Outbound>,
+    pub(crate) kill: CancellationToken,
+}
+
+/// All server processes, keyed by process ID.
+#[derive(Default)]
+pub struct Registry {
+    processes: Mutex<HashMap<String, Entry>>,
+}
+
+fn passed(since: Timestamp, span: Duration, now: Timestamp) -> bool {
+    since.plus(span) <= now
+}
+
+impl Entry {
+    fn new(a: &Attach, now: Timestamp) -> Self {
+        let info = ProcessInfo {
+            process_id: a.process_id.clone(),
+            fleet_id: a.fleet_id.clone(),
+            compute_name: a.compute_name.clone(),
+            location: a.location.clone(),
+            certificate_path: a.certificate_path.clone(),
+            sdk_language: a.sdk_language.clone(),
+            sdk_version: a.sdk_version.clone(),
+            sdk_tool_name: None,
+            sdk_tool_version: None,
+            port: None,
+            log_paths: Vec::new(),
+            status: ProcessStatus::Connected,
+            healthy: true,
+            last_healthy: None,
+            connected_at: now,
+            activated_at: None,
+            last_seen: now,
+            connections: 0,
+            attachments: 0,
+            game_session: None,
+        };
+        Entry {
+            info,
+            links: Vec::new(),
+            next_generation: 0,
+            pending: VecDeque::new(),
+            token_digests: VecDeque::new(),
+            replies: VecDeque::new(),
+        }
+    }
+
+    fn live(&self) -> Result<(), ProcessError> {
+        match self.info.status {
+            ProcessStatus::Ended { .. } => Err(ProcessError::Ended(self.info.process_id.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends a frame to the newest connection able to take it, else queues it.
+    fn deliver(&mut self, frame: String) -> Result<Delivery, ProcessError> {
+        while let Some(link) = self.links.last() {
+            match link.outbound.try_send(Outbound::Frame(frame.clone())) {
+                Ok(()) => return Ok(Delivery::Sent),
+                Err(TrySendError::Full(_)) => {
+                    tracing::warn!(process_id = %self.info.process_id, generation = link.generation,
+                        "connection is not reading; dropping it");
+                    link.kill.cancel();
+                }
+                Err(TrySendError::Closed(_)) => {}
+            }
+            self.links.pop();
+        }
+        self.info.connections = 0;
+        if self.pending.len() >= PENDING_PUSHES {
+            return Err(ProcessError::Backlog(self.info.process_id.clone()));
+        }
+        self.pending.push_back(frame);
+        Ok(Delivery::Queued)
+    }
+
+    /// Ends the process, closing every connection but `keep` with a normal close.
+    fn end(&mut self, reason: EndReason, now: Timestamp, keep: Option<u64>) {
+        self.info.status = ProcessStatus::Ended { at: now, reason };
+        let (kept, others): (Vec<Link>, Vec<Link>) = self.links.drain(..).partition(|l| Some(l.generation) == keep);
+        for link in others {
+            if link.outbound.try_send(Outbound::Close(1000, "server process ended")).is_err() {
+                link.kill.cancel();
+            }
+        }
+        self.links = kept;
+        self.info.connections = self.links.len();
+        self.pending.clear();
+        self.token_digests.clear();
+        self.replies.clear();
+    }
+
+    fn begin_termination(&mut self, reason: EndReason, now: Timestamp) {
+        self.info.status = ProcessStatus::Terminating { since: now, reason };
+        let push = Push::TerminateProcess(TerminateProcess { termination_time: now.plus(TERMINATION_GRACE) });
+        if let Err(error) = self.deliver(push.to_frame()) {
+            tracing::warn!(process_id = %self.info.process_id, %error, "could not send TerminateProcess");
+        }
+    }
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        self.processes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn with_entry<T>(
+        &self,
+        process_id: &str,
+        f: impl FnOnce(&mut Entry) -> Result<T, ProcessError>,
+    ) -> Result<T, ProcessError> {
+        let mut processes = self.lock();
+        let entry = processes.get_mut(process_id).ok_or_else(|| ProcessError::Unknown(process_id.to_owned()))?;
+        f(entry)
+    }
+
+    /// Attaches a connection, registering the process on its first connection.
+    pub(crate) fn attach(&self, a: Attach, now: Timestamp) -> Result<Attached, AttachError> {
+        let mut processes = self.lock();
+        let entry = processes.entry(a.process_id.clone()).or_insert_with(|| Entry::new(&a, now));
+        if matches!(entry.info.status, ProcessStatus::Ended { .. }) {
+            return Err(AttachError::Ended(a.process_id));
+        }
+        if entry.info.fleet_id != a.fleet_id || entry.info.compute_name != a.compute_name {
+            return Err(AttachError::Foreign(a.process_id));
+        }
+        entry.info.sdk_language = a.sdk_language;
+        entry.info.sdk_version = a.sdk_version;
+        if let Some(digest) = a.token_digest
+            && !entry.token_digests.contains(&digest)
+        {
+            if entry.token_digests.len() >= TOKENS_PER_PROCESS {
+                entry.token_digests.pop_front();
+            }
+            entry.token_digests.push_back(digest);
+        }
+        let (sender, outbound) = mpsc::channel(OUTBOUND_CAPACITY);
+        for frame in entry.pending.drain(..) {
+            // The channel is new and larger than the pending queue.
+            let _ = sender.try_send(Outbound::Frame(frame));
+        }
+        let generation = entry.next_generation;
+        entry.next_generation += 1;
+        let kill = CancellationToken::new();
+        entry.links.push(Link { generation, outbound: sender, kill: kill.clone() });
+        entry.info.connections = entry.links.len();
+        entry.info.attachments += 1;
+        entry.info.last_seen = now;
+        Ok(Attached { generation, outbound, kill })
+    }
+
+    /// Detaches a connection that closed; the process stays.
+    pub(crate) fn detach(&self, process_id: &str, generation: u64, now: Timestamp) {
+        if let Some(entry) = self.lock().get_mut(process_id) {
+            entry.links.retain(|l| l.generation != generation);
+            entry.info.connections = entry.links.len();
+            entry.info.last_seen = now;
+        }
+    }
+
+    /// Whether a live process of this fleet and compute already authenticated with the
+    /// token of this digest, so a reconnect may reuse it after it expired (section 5).
+    pub(crate) fn knows_token(&self, process_id: &str, fleet_id: &str, compute_name: &str, digest: &str) -> bool {
+        self.lock().get(process_id).is_some_and(|e| {
+            e.live().is_ok()
+                && e.info.fleet_id == fleet_id
+                && e.info.compute_name == compute_name
+                && e.token_digests.iter().any(|d| d == digest)
+        })
+    }
+
+    /// A snapshot of one process.
+    pub fn get(&self, process_id: &str) -> Option<ProcessInfo> {
+        self.lock().get(process_id).map(|e| e.info.clone())
+    }
+
+    /// `ActivateServerProcess`: the process is ready; activation counts as a healthy heartbeat.
+    pub(crate) fn activate(
+        &self,
+        process_id: &str,
+        activation: Activation,
+        now: Timestamp,
+    ) -> Result<(), ProcessError> {
+        self.with_entry(process_id, |e| {
+            e.live()?;
+            if matches!(e.info.status, ProcessStatus::Terminating { .. }) {
+                return Err(ProcessError::Terminating(process_id.to_owned()));
+            }
+            let info = &mut e.info;
+            if info.status == ProcessStatus::Connected {
+                info.status = ProcessStatus::Active;
+                info.activated_at = Some(now);
+            }
+            info.port = activation.port;
+            info.log_paths = activation.log_paths;
+            info.sdk_tool_name = activation.sdk_tool_name;
+            info.sdk_tool_version = activation.sdk_tool_version;
+            info.healthy = true;
+            info.last_healthy = Some(now);
+            Ok(())
+        })
+    }
+
+    /// `HeartbeatServerProcess`: records the reported health.
+    pub(crate) fn heartbeat(&self, process_id: &str, healthy: bool, now: Timestamp) -> Result<(), ProcessError> {
+        self.with_entry(process_id, |e| {
+            e.live()?;
+            e.info.healthy = healthy;
+            if healthy {
+                e.info.last_healthy = Some(now);
+            }
+            Ok(())
+        })
+    }
+
+    /// `TerminateServerProcess`: the process ends; connections other than `generation` close.
+    pub(crate) fn end(&self, process_id: &str, generation: u64, now: Timestamp) -> Result<ProcessInfo, ProcessError> {
+        self.with_entry(process_id, |e| {
+            if let ProcessStatus::Ended { .. } = e.info.status {
+                return Ok(e.info.clone());
+            }
+            e.end(EndReason::ProcessEnding, now, Some(generation));
+            Ok(e.info.clone())
+        })
+    }
+
+    /// The response already sent for this request ID, if any.
+    pub(crate) fn cached_reply(&self, process_id: &str, request_id: &str) -> Option<String> {
+        let processes = self.lock();
+        let entry = processes.get(process_id)?;
+        entry.replies.iter().find(|(id, _)| id == request_id).map(|(_, frame)| frame.clone())
+    }
+
+    /// Remembers the response to a request ID (the oldest is forgotten past the cache size).
+    pub(crate) fn remember_reply(&self, process_id: &str, request_id: &str, frame: &str) {
+        if let Some(entry) = self.lock().get_mut(process_id)
+            && entry.live().is_ok()
+        {
+            if entry.replies.len() >= REPLY_CACHE_LEN {
+                entry.replies.pop_front();
+            }
+            entry.replies.push_back((request_id.to_owned(), frame.to_owned()));
+        }
+    }
+
+    /// Sends a push to the process's newest connection, or queues it while it has none.
+    pub fn push(&self, process_id: &str, push: &Push) -> Result<Delivery, ProcessError> {
+        self.with_entry(process_id, |e| {
+            e.live()?;
+            e.deliver(push.to_frame())
+        })
+    }
+
+    /// Cuts every connection of a process without a close frame, as a dropped network
+    /// would; the SDK reconnects and the process keeps its state (section 8.7). Returns
+    /// how many connections were cut.
+    pub fn drop_connections(&self, process_id: &str) -> usize {
+        let mut processes = self.lock();
+        let Some(entry) = processes.get_mut(process_id) else {
+            return 0;
+        };
+        for link in &entry.links {
+            link.kill.cancel();
+        }
+        let cut = entry.links.len();
+        entry.links.clear();
+        entry.info.connections = 0;
+        cut
+    }
+
+    /// Tells a process to terminate (`TerminateProcess`, termination time now +
+    /// [`TERMINATION_GRACE`]); it is ended when it calls `ProcessEnding` or the grace runs out.
+    pub fn terminate(&self, process_id: &str, now: Timestamp) -> Result<ProcessInfo, ProcessError> {
+        self.with_entry(process_id, |e| {
+            e.live()?;
+            if !matches!(e.info.status, ProcessStatus::Terminating { .. }) {
+                e.begin_termination(EndReason::ForceTerminated, now);
+            }
+            Ok(e.info.clone())
+        })
+    }
+
+    /// Applies the timeouts: active processes without a healthy heartbeat for
+    /// `heartbeat_timeout` are told to terminate; terminating processes past
+    /// [`TERMINATION_GRACE`] end; processes that never became ready and stayed
+    /// disconnected for `heartbeat_timeout` are abandoned; old tombstones are forgotten.
+    pub fn sweep(&self, now: Timestamp, heartbeat_timeout: Duration) -> Swept {
+        let mut swept = Swept::default();
+        let mut processes = self.lock();
+        processes.retain(|_, e| match e.info.status {
+            ProcessStatus::Active => {
+                let since = e.info.last_healthy.or(e.info.activated_at).unwrap_or(e.info.connected_at);
+                if passed(since, heartbeat_timeout, now) {
+                    e.begin_termination(EndReason::Unhealthy, now);
+                    swept.unhealthy.push(e.info.clone());
+                }
+                true
+            }
+            ProcessStatus::Terminating { since, reason } => {
+                if passed(since, TERMINATION_GRACE, now) {
+                    e.end(reason, now, None);
+                    swept.ended.push(e.info.clone());
+                }
+                true
+            }
+            ProcessStatus::Connected => {
+                if e.links.is_empty() && passed(e.info.last_seen, heartbeat_timeout, now) {
+                    e.end(EndReason::Abandoned, now, None);
+                    swept.ended.push(e.info.clone());
+                }
+                true
+            }
+            ProcessStatus::Ended { at, .. } => !passed(at, TOMBSTONE_RETENTION, now),
+        });
+        swept
+    }
+}
+
+#[path = "registry_placement.rs"]
+mod placement;
+
+#[cfg(test)]
+#[path = "registry_tests.rs"]
+mod tests;

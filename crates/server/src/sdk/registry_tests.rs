@@ -1,0 +1,276 @@
+//! Unit tests of the process registry: reconnects, pushes, claims and timeouts.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openlift_model::Timestamp;
+
+use super::*;
+
+const TIMEOUT: Duration = Duration::from_secs(180);
+
+fn t0() -> Timestamp {
+    Timestamp::from_millis(1_767_225_600_000)
+}
+
+fn attach(registry: &Registry, pid: &str, location: &str, now: Timestamp) -> Attached {
+    registry
+        .attach(
+            Attach {
+                process_id: pid.into(),
+                fleet_id: "fleet-1".into(),
+                compute_name: format!("host-{location}"),
+                location: location.into(),
+                certificate_path: None,
+                sdk_language: "Go".into(),
+                sdk_version: "5.6.0".into(),
+                token_digest: Some(format!("digest-{pid}")),
+            },
+            now,
+        )
+        .expect("attach")
+}
+
+fn ready(registry: &Registry, pid: &str, location: &str, now: Timestamp) -> Attached {
+    let attached = attach(registry, pid, location, now);
+    registry.activate(pid, Activation { port: Some(7777), ..Default::default() }, now).unwrap();
+    attached
+}
+
+fn next_frame(attached: &mut Attached) -> Outbound {
+    attached.outbound.try_recv().expect("a frame for the connection")
+}
+
+#[test]
+fn a_reconnect_keeps_readiness_and_the_game_session() {
+    let registry = Registry::default();
+    let first = ready(&registry, "p1", "custom-a", t0());
+    registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
+    registry.detach("p1", first.generation, t0());
+    assert_eq!(registry.get("p1").unwrap().connections, 0);
+    let second = attach(&registry, "p1", "custom-a", t0());
+    let info = registry.get("p1").unwrap();
+    assert_eq!(info.status, ProcessStatus::Active);
+    assert_eq!(info.port, Some(7777));
+    assert_eq!(info.game_session.unwrap().game_session_id, "gs-1");
+    assert!(second.generation > first.generation);
+}
+
+#[test]
+fn an_ended_or_foreign_process_id_cannot_attach() {
+    let registry = Registry::default();
+    let attached = ready(&registry, "p1", "custom-a", t0());
+    registry.end("p1", attached.generation, t0()).unwrap();
+    let again = Attach {
+        process_id: "p1".into(),
+        fleet_id: "fleet-1".into(),
+        compute_name: "host-custom-a".into(),
+        location: "custom-a".into(),
+        certificate_path: None,
+        sdk_language: "Go".into(),
+        sdk_version: "5.6.0".into(),
+        token_digest: None,
+    };
+    assert_eq!(registry.attach(again.clone(), t0()).err(), Some(AttachError::Ended("p1".into())));
+    ready(&registry, "p2", "custom-a", t0());
+    let foreign = Attach { process_id: "p2".into(), compute_name: "other".into(), ..again };
+    assert_eq!(registry.attach(foreign, t0()).err(), Some(AttachError::Foreign("p2".into())));
+}
+
+#[test]
+fn ending_closes_the_other_connections_normally() {
+    let registry = Registry::default();
+    let mut old = ready(&registry, "p1", "custom-a", t0());
+    let current = attach(&registry, "p1", "custom-a", t0());
+    registry.end("p1", current.generation, t0()).unwrap();
+    assert_eq!(next_frame(&mut old), Outbound::Close(1000, "server process ended"));
+    assert!(matches!(
+        registry.get("p1").unwrap().status,
+        ProcessStatus::Ended { reason: EndReason::ProcessEnding, .. }
+    ));
+}
+
+#[test]
+fn pushes_go_to_the_newest_connection_and_wait_while_none_is_attached() {
+    let registry = Registry::default();
+    let mut old = ready(&registry, "p1", "custom-a", t0());
+    let mut new = attach(&registry, "p1", "custom-a", t0());
+    let push = Push::TerminateProcess(TerminateProcess { termination_time: t0() });
+    assert_eq!(registry.push("p1", &push), Ok(Delivery::Sent));
+    assert_eq!(next_frame(&mut new), Outbound::Frame(push.to_frame()));
+    assert!(old.outbound.try_recv().is_err());
+
+    registry.detach("p1", new.generation, t0());
+    drop(new);
+    assert_eq!(registry.push("p1", &push), Ok(Delivery::Sent));
+    assert_eq!(next_frame(&mut old), Outbound::Frame(push.to_frame()));
+
+    registry.detach("p1", old.generation, t0());
+    assert_eq!(registry.push("p1", &push), Ok(Delivery::Queued));
+    let mut back = attach(&registry, "p1", "custom-a", t0());
+    assert_eq!(next_frame(&mut back), Outbound::Frame(push.to_frame()));
+    assert_eq!(registry.push("nobody", &push), Err(ProcessError::Unknown("nobody".into())));
+}
+
+#[test]
+fn a_connection_that_stops_reading_is_dropped_and_the_push_queued() {
+    let registry = Registry::default();
+    let stuck = ready(&registry, "p1", "custom-a", t0());
+    let push = Push::TerminateProcess(TerminateProcess { termination_time: t0() });
+    for _ in 0..OUTBOUND_CAPACITY {
+        assert_eq!(registry.push("p1", &push), Ok(Delivery::Sent));
+    }
+    assert_eq!(registry.push("p1", &push), Ok(Delivery::Queued));
+    assert!(stuck.kill.is_cancelled());
+}
+
+#[test]
+fn claims_pick_only_active_healthy_idle_processes_of_the_location() {
+    let registry = Registry::default();
+    attach(&registry, "connected-only", "custom-a", t0());
+    ready(&registry, "elsewhere", "custom-b", t0());
+    ready(&registry, "sick", "custom-a", t0());
+    registry.heartbeat("sick", false, t0()).unwrap();
+    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-1", t0()), None);
+
+    ready(&registry, "good", "custom-a", t0());
+    let claimed = registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
+    assert_eq!(claimed.process_id, "good");
+    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-2", t0()), None);
+    assert!(registry.hosts("good", "gs-1"));
+    assert!(!registry.release("good", "gs-other"));
+    assert!(registry.release("good", "gs-1"));
+    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-3", t0()).unwrap().process_id, "good");
+}
+
+#[test]
+fn concurrent_claims_never_hand_out_one_process_twice() {
+    let registry = Arc::new(Registry::default());
+    let processes = 40;
+    let mut connections = Vec::new();
+    for i in 0..processes {
+        connections.push(ready(&registry, &format!("p{i}"), "custom-a", t0()));
+    }
+    let threads: Vec<_> = (0..8)
+        .map(|thread| {
+            let registry = registry.clone();
+            std::thread::spawn(move || {
+                let mut won = Vec::new();
+                for attempt in 0..20 {
+                    if let Some(info) = registry.claim("fleet-1", "custom-a", &format!("gs-{thread}-{attempt}"), t0()) {
+                        won.push((info.process_id, info.game_session.unwrap().game_session_id));
+                    }
+                }
+                won
+            })
+        })
+        .collect();
+    let won: Vec<(String, String)> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    assert_eq!(won.len(), processes);
+    let distinct: HashSet<&String> = won.iter().map(|(pid, _)| pid).collect();
+    assert_eq!(distinct.len(), processes);
+    for (pid, game_session) in &won {
+        assert!(registry.hosts(pid, game_session));
+    }
+}
+
+#[test]
+fn a_process_without_a_healthy_heartbeat_is_told_to_terminate_then_ended() {
+    let registry = Registry::default();
+    let mut connection = ready(&registry, "p1", "custom-a", t0());
+    let later = t0().plus(Duration::from_secs(120));
+    registry.heartbeat("p1", false, later).unwrap();
+    assert!(registry.sweep(t0().plus(Duration::from_secs(179)), TIMEOUT).unhealthy.is_empty());
+
+    let due = t0().plus(TIMEOUT);
+    let swept = registry.sweep(due, TIMEOUT);
+    assert_eq!(swept.unhealthy.len(), 1);
+    let expected = Push::TerminateProcess(TerminateProcess { termination_time: due.plus(TERMINATION_GRACE) });
+    assert_eq!(next_frame(&mut connection), Outbound::Frame(expected.to_frame()));
+    assert!(matches!(registry.get("p1").unwrap().status, ProcessStatus::Terminating { .. }));
+    assert_eq!(registry.usage("fleet-1", None).active_server_processes, 0);
+    assert!(registry.sweep(due.plus(Duration::from_secs(1)), TIMEOUT).unhealthy.is_empty());
+
+    let swept = registry.sweep(due.plus(TERMINATION_GRACE), TIMEOUT);
+    assert_eq!(swept.ended.len(), 1);
+    assert_eq!(next_frame(&mut connection), Outbound::Close(1000, "server process ended"));
+    assert!(matches!(registry.get("p1").unwrap().status, ProcessStatus::Ended { reason: EndReason::Unhealthy, .. }));
+
+    registry.sweep(due.plus(TERMINATION_GRACE).plus(TOMBSTONE_RETENTION), TIMEOUT);
+    assert_eq!(registry.get("p1"), None);
+}
+
+#[test]
+fn healthy_heartbeats_keep_a_process_active() {
+    let registry = Registry::default();
+    ready(&registry, "p1", "custom-a", t0());
+    for minute in 1..10 {
+        let now = t0().plus(Duration::from_secs(60 * minute));
+        registry.heartbeat("p1", true, now).unwrap();
+        assert!(registry.sweep(now, TIMEOUT).unhealthy.is_empty());
+    }
+    assert_eq!(registry.get("p1").unwrap().status, ProcessStatus::Active);
+}
+
+#[test]
+fn a_process_that_never_became_ready_and_left_is_abandoned() {
+    let registry = Registry::default();
+    let connection = attach(&registry, "p1", "custom-a", t0());
+    assert!(registry.sweep(t0().plus(TIMEOUT), TIMEOUT).ended.is_empty(), "still connected");
+    registry.detach("p1", connection.generation, t0());
+    let swept = registry.sweep(t0().plus(TIMEOUT), TIMEOUT);
+    assert_eq!(swept.ended.len(), 1);
+    assert!(matches!(registry.get("p1").unwrap().status, ProcessStatus::Ended { reason: EndReason::Abandoned, .. }));
+}
+
+#[test]
+fn replies_are_remembered_per_process_within_a_bound() {
+    let registry = Registry::default();
+    ready(&registry, "p1", "custom-a", t0());
+    for i in 0..=REPLY_CACHE_LEN {
+        registry.remember_reply("p1", &format!("r{i}"), &format!("frame {i}"));
+    }
+    assert_eq!(registry.cached_reply("p1", "r0"), None);
+    assert_eq!(registry.cached_reply("p1", "r1").as_deref(), Some("frame 1"));
+    assert_eq!(registry.cached_reply("p2", "r1"), None);
+}
+
+#[test]
+fn a_token_is_known_only_to_its_live_process() {
+    let registry = Registry::default();
+    let connection = ready(&registry, "p1", "custom-a", t0());
+    assert!(registry.knows_token("p1", "fleet-1", "host-custom-a", "digest-p1"));
+    assert!(!registry.knows_token("p1", "fleet-1", "host-other", "digest-p1"));
+    assert!(!registry.knows_token("p1", "fleet-1", "host-custom-a", "digest-p2"));
+    registry.end("p1", connection.generation, t0()).unwrap();
+    assert!(!registry.knows_token("p1", "fleet-1", "host-custom-a", "digest-p1"));
+}
+
+#[test]
+fn usage_counts_active_processes_and_their_game_sessions() {
+    let registry = Registry::default();
+    ready(&registry, "p1", "custom-a", t0());
+    ready(&registry, "p2", "custom-a", t0());
+    ready(&registry, "p3", "custom-b", t0());
+    attach(&registry, "p4", "custom-b", t0());
+    registry.claim("fleet-1", "custom-b", "gs-1", t0()).unwrap();
+    assert_eq!(registry.usage("fleet-1", Some("custom-a")).active_server_processes, 2);
+    let all = registry.usage("fleet-1", None);
+    assert_eq!((all.active_server_processes, all.game_sessions), (3, 1));
+    assert_eq!(all.busy_computes.into_iter().collect::<Vec<_>>(), ["host-custom-b"]);
+    assert_eq!(registry.usage("fleet-2", None), Usage::default());
+}
+
+#[test]
+fn dropping_connections_keeps_the_process() {
+    let registry = Registry::default();
+    let first = ready(&registry, "p1", "custom-a", t0());
+    let second = attach(&registry, "p1", "custom-a", t0());
+    assert_eq!(registry.get("p1").unwrap().connections, 2);
+    assert_eq!(registry.drop_connections("p1"), 2);
+    assert!(first.kill.is_cancelled() && second.kill.is_cancelled());
+    let info = registry.get("p1").unwrap();
+    assert_eq!((info.connections, info.status), (0, ProcessStatus::Active));
+    assert_eq!(registry.drop_connections("nobody"), 0);
+}

@@ -1,0 +1,131 @@
+//! The WebSocket upgrade of an SDK connection (`server-sdk-protocol.md` sections 1.2–1.3
+//! and 8.1): any path, the query parsed leniently, authenticated before the `101`.
+//!
+//! Order of checks: an RFC 6455 upgrade request (400/426), the query (400, or 401 without
+//! a credential), the credential (403), the compute still registered (403), the process ID
+//! not ended and not another compute's (403). Only then is the connection attached to the
+//! process in the registry and the `101 Switching Protocols` sent; the connection task is
+//! spawned on the server's task tracker and waits for hyper to hand over the socket.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::Response;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+use super::auth::{self, Proof, Refusal};
+use super::connection;
+use super::query;
+use super::registry::Attach;
+use crate::app::App;
+
+/// Whether a request asks for a WebSocket (`GET` with `Upgrade: websocket`), on any path.
+pub fn is_websocket_upgrade(request: &Request) -> bool {
+    request.method() == Method::GET && header_has(request.headers(), header::UPGRADE, "websocket")
+}
+
+fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case(token))
+}
+
+fn refuse(refusal: Refusal) -> Response {
+    let mut response = Response::new(Body::from(refusal.message));
+    *response.status_mut() = refusal.status;
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    response
+}
+
+fn bad_request(message: impl Into<String>) -> Refusal {
+    Refusal { status: StatusCode::BAD_REQUEST, message: message.into() }
+}
+
+/// Answers an upgrade request: `101` with the connection task spawned, or an HTTP refusal.
+pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
+    let headers = request.headers();
+    if !header_has(headers, header::CONNECTION, "upgrade") {
+        return refuse(bad_request("A WebSocket upgrade needs Connection: Upgrade."));
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v.as_bytes() != b"13") {
+        let mut response = refuse(Refusal {
+            status: StatusCode::UPGRADE_REQUIRED,
+            message: "Only WebSocket version 13 is supported.".into(),
+        });
+        response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return response;
+    }
+    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY).map(|k| k.as_bytes().to_vec()) else {
+        return refuse(bad_request("A WebSocket upgrade needs Sec-WebSocket-Key."));
+    };
+    let query = match query::parse(request.uri().query()) {
+        Ok(query) => query,
+        Err(error) => {
+            let status = if error.missing_auth { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+            tracing::info!(status = status.as_u16(), message = %error.message, "sdk connection refused");
+            return refuse(Refusal { status, message: error.message });
+        }
+    };
+    let proof = match auth::authenticate(&app, &query).await {
+        Ok(proof) => proof,
+        Err(refusal) => return refuse(refusal),
+    };
+    let compute = match app.store.get_compute(&query.fleet_id, &query.compute_id).await {
+        Ok(Some(compute)) => compute,
+        Ok(None) => {
+            tracing::info!(process_id = %query.process_id, fleet_id = %query.fleet_id,
+                compute = %query.compute_id, "sdk connection for an unregistered compute refused");
+            return refuse(Refusal::forbidden(format!(
+                "Compute {} is not registered with fleet {}.",
+                query.compute_id, query.fleet_id
+            )));
+        }
+        Err(error) => {
+            tracing::error!(%error, "reading a compute failed");
+            return refuse(Refusal {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                message: "Internal error; retry.".into(),
+            });
+        }
+    };
+    let attach = Attach {
+        process_id: query.process_id.clone(),
+        fleet_id: query.fleet_id.clone(),
+        compute_name: query.compute_id.clone(),
+        location: compute.compute.location.unwrap_or_default(),
+        certificate_path: compute.certificate_path,
+        sdk_language: query.sdk_language.clone(),
+        sdk_version: query.sdk_version.clone(),
+        token_digest: match proof {
+            Proof::Token(digest) => Some(digest),
+            Proof::SigV4 => None,
+        },
+    };
+    let attached = match app.sdk.processes.attach(attach, app.now()) {
+        Ok(attached) => attached,
+        Err(error) => {
+            tracing::info!(process_id = %query.process_id, %error, "sdk connection refused");
+            return refuse(Refusal::forbidden(error.to_string()));
+        }
+    };
+    tracing::info!(process_id = %query.process_id, fleet_id = %query.fleet_id, compute = %query.compute_id,
+        generation = attached.generation, sdk_language = %query.sdk_language, sdk_version = %query.sdk_version,
+        "sdk connection accepted");
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let task = connection::run(app.clone(), on_upgrade, query.process_id, attached);
+    app.sdk.tasks.tracker.spawn(task);
+
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    let accept = HeaderValue::from_str(&derive_accept_key(&key)).expect("base64 is a valid header value");
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    response
+}

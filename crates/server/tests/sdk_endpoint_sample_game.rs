@@ -1,0 +1,89 @@
+//! The sample chat game (`crates/sample-game`), launched as a real process the way an agent
+//! launches game servers (the `GAMELIFT_SDK_*` environment), against the real SDK endpoint:
+//! ready, a game session placed with the registry's claim and push APIs, a player refused
+//! (player sessions arrive with issue 4), then `TerminateProcess` and a clean exit.
+//!
+//! The binary lives in another package, so the test builds it with `cargo build -p
+//! openlift-sample-game` into this test's own target directory (a no-op when fresh).
+
+mod sdk_endpoint_support;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use openlift_server::sdk::push::{CreateGameSession, Push};
+use openlift_server::sdk::registry::{EndReason, ProcessStatus};
+use sdk_endpoint_support::{Harness, LOCATION, WAIT};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Builds the sample game next to this test binary (`<target>/<profile>/`) and returns its path.
+async fn sample_game() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("<target>");
+    let mut build = tokio::process::Command::new(env!("CARGO"));
+    build.args(["build", "--quiet", "-p", "openlift-sample-game"]).env("CARGO_TARGET_DIR", target_dir);
+    if profile_dir.file_name().is_some_and(|name| name == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().await.expect("cargo runs");
+    assert!(status.success(), "building the sample game failed");
+    profile_dir.join("openlift-sample-game")
+}
+
+#[tokio::test]
+async fn the_sample_game_is_placed_refuses_an_unknown_player_and_exits_on_terminate() {
+    let binary = sample_game().await;
+    let h = Harness::start().await;
+    let compute = h.fleet_with_compute("host-1").await;
+    let logs = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
+    let process_id = uuid::Uuid::new_v4().to_string();
+    let mut game = tokio::process::Command::new(binary)
+        .args(["--port", &port.to_string(), "--log-dir"])
+        .arg(logs.path())
+        .env("GAMELIFT_SDK_WEBSOCKET_URL", h.sdk_url())
+        .env("GAMELIFT_SDK_PROCESS_ID", &process_id)
+        .env("GAMELIFT_SDK_HOST_ID", &compute.name)
+        .env("GAMELIFT_SDK_FLEET_ID", &compute.fleet_id)
+        .env("GAMELIFT_SDK_AUTH_TOKEN", &compute.token)
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the sample game starts");
+
+    let info = h.wait_for(&process_id, "the game to be ready", |i| i.status == ProcessStatus::Active).await;
+    assert_eq!(info.port, Some(port));
+    assert!(info.log_paths[0].contains("chat-"), "{:?}", info.log_paths);
+    assert_eq!(h.utilization(&compute.fleet_id).await, (1, 0));
+
+    let game_session_id = format!("arn:aws:gamelift:us-west-2::gamesession/{}/gsess-chat", compute.fleet_id);
+    h.app.sdk.processes.claim(&compute.fleet_id, LOCATION, &game_session_id, h.app.now()).expect("a ready process");
+    let push = Push::CreateGameSession(CreateGameSession {
+        game_session_id: game_session_id.clone(),
+        game_session_name: "chat".into(),
+        maximum_player_session_count: 4,
+        port: i32::from(port),
+        ip_address: "127.0.0.1".into(),
+        ..Default::default()
+    });
+    h.app.sdk.processes.push(&process_id, &push).unwrap();
+    h.wait_for(&process_id, "ActivateGameSession", |i| i.game_session.as_ref().is_some_and(|s| s.activated)).await;
+    assert_eq!(h.utilization(&compute.fleet_id).await, (1, 1));
+
+    let player = TcpStream::connect(("127.0.0.1", port)).await.expect("the game listens");
+    let (read, mut write) = player.into_split();
+    write.write_all(b"psess-unknown\n").await.unwrap();
+    let mut lines = BufReader::new(read).lines();
+    let answer = tokio::time::timeout(WAIT, lines.next_line()).await.unwrap().unwrap().unwrap_or_default();
+    assert!(answer.starts_with("ERROR") && answer.contains("not found"), "{answer}");
+
+    h.app.sdk.processes.terminate(&process_id, h.app.now()).unwrap();
+    let exit = tokio::time::timeout(WAIT, game.wait()).await.expect("the game exits").unwrap();
+    assert!(exit.success(), "{exit:?}");
+    let ended = h.wait_for(&process_id, "the end", |i| matches!(i.status, ProcessStatus::Ended { .. })).await;
+    assert!(matches!(ended.status, ProcessStatus::Ended { reason: EndReason::ProcessEnding, .. }));
+    assert_eq!(h.utilization(&compute.fleet_id).await, (0, 0));
+    h.stop().await;
+}

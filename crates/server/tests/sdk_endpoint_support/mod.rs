@@ -1,0 +1,223 @@
+//! Shared setup of the SDK endpoint tests: a real server on a port-0 listener with a
+//! manual clock and access to its state (the process registry), an `aws-sdk-gamelift`
+//! client, and helpers to register a compute and wait for registry changes.
+
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
+pub mod raw;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_credential_types::Credentials;
+use aws_sdk_gamelift::config::{BehaviorVersion, Region};
+use aws_sdk_gamelift::types::{ComputeType, LocationConfiguration};
+use openlift_core::clock::{Clock, ManualClock};
+use openlift_model::Timestamp;
+use openlift_server::app::App;
+use openlift_server::config::{Config, DEFAULT_PROCESS_HEARTBEAT_TIMEOUT};
+use openlift_server::credentials::CredentialEntry;
+use openlift_server::sdk::registry::ProcessInfo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The Region the test servers serve.
+pub const REGION: &str = "us-west-2";
+/// The access key the test servers accept.
+pub const ACCESS_KEY_ID: &str = "AKIDSDKENDPOINTTEST";
+/// Its secret.
+pub const SECRET_ACCESS_KEY: &str = "sdk/endpoint+SECRET";
+/// The custom location test computes are in.
+pub const LOCATION: &str = "custom-lab";
+/// The certificate path test computes register.
+pub const CERTIFICATE_PATH: &str = "/local/certs/cert.pem";
+/// How long [`Harness::wait_for`] waits before failing the test.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// A server running in this process until dropped.
+pub struct Harness {
+    /// The server's state.
+    pub app: Arc<App>,
+    /// The listen address.
+    pub addr: SocketAddr,
+    /// The server's clock.
+    pub clock: Arc<ManualClock>,
+    /// A control-plane client.
+    pub gamelift: aws_sdk_gamelift::Client,
+    shutdown: CancellationToken,
+    task: Option<JoinHandle<()>>,
+    _data_dir: tempfile::TempDir,
+}
+
+/// A registered compute and an auth token for it.
+#[derive(Debug, Clone)]
+pub struct Compute {
+    /// Its fleet.
+    pub fleet_id: String,
+    /// Its name.
+    pub name: String,
+    /// A fresh auth token.
+    pub token: String,
+}
+
+/// A ManualClock start near the real time, so SigV4 signatures stay within the skew.
+pub fn near_now() -> Timestamp {
+    let millis = Timestamp::now().as_millis();
+    Timestamp::from_millis(millis - millis % 1000)
+}
+
+impl Harness {
+    /// Starts a server with the default heartbeat timeout.
+    pub async fn start() -> Self {
+        Self::start_with(DEFAULT_PROCESS_HEARTBEAT_TIMEOUT).await
+    }
+
+    /// Starts a server with this heartbeat timeout.
+    pub async fn start_with(heartbeat_timeout: Duration) -> Self {
+        let data_dir = tempfile::tempdir().expect("temporary data dir");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        let addr = listener.local_addr().expect("listener address");
+        let config = Config {
+            listen: addr,
+            data_dir: data_dir.path().to_owned(),
+            region: REGION.into(),
+            account_id: "111122223333".into(),
+            database_url: None,
+            credentials: vec![CredentialEntry {
+                access_key_id: ACCESS_KEY_ID.into(),
+                secret_access_key: SECRET_ACCESS_KEY.into(),
+            }],
+            sdk_endpoint: None,
+            tls_cert: None,
+            tls_key: None,
+            process_heartbeat_timeout: heartbeat_timeout,
+        };
+        let clock = Arc::new(ManualClock::new(near_now()));
+        let injected: Arc<dyn Clock> = clock.clone();
+        let server = openlift_server::Server::build(config, addr, injected).await.expect("server builds");
+        let app = server.app().clone();
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move { server.run(listener, token).await.expect("server runs") });
+        let gamelift = aws_sdk_gamelift::Client::from_conf(
+            aws_sdk_gamelift::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .endpoint_url(format!("http://{addr}"))
+                .region(Region::new(REGION))
+                .credentials_provider(Credentials::new(ACCESS_KEY_ID, SECRET_ACCESS_KEY, None, None, "tests"))
+                .http_client(aws_smithy_http_client::Builder::new().build_http())
+                .build(),
+        );
+        Harness { app, addr, clock, gamelift, shutdown, task: Some(task), _data_dir: data_dir }
+    }
+
+    /// The SDK endpoint URL RegisterCompute returns.
+    pub fn sdk_url(&self) -> String {
+        self.app.sdk_endpoint.clone()
+    }
+
+    /// Creates an Anywhere fleet in [`LOCATION`] with one compute, and gets a token for it.
+    pub async fn fleet_with_compute(&self, compute_name: &str) -> Compute {
+        let _ = self.gamelift.create_location().location_name(LOCATION).send().await;
+        let fleet = self
+            .gamelift
+            .create_fleet()
+            .name("sdk-endpoint-test")
+            .compute_type(ComputeType::Anywhere)
+            .locations(LocationConfiguration::builder().location(LOCATION).build())
+            .send()
+            .await
+            .expect("CreateFleet");
+        let fleet_id = fleet.fleet_attributes().and_then(|a| a.fleet_id()).expect("FleetId").to_owned();
+        self.add_compute(&fleet_id, compute_name).await
+    }
+
+    /// Registers another compute with `fleet_id` and gets a token for it.
+    pub async fn add_compute(&self, fleet_id: &str, compute_name: &str) -> Compute {
+        let registered = self
+            .gamelift
+            .register_compute()
+            .fleet_id(fleet_id)
+            .compute_name(compute_name)
+            .location(LOCATION)
+            .ip_address("10.1.1.1")
+            .certificate_path(CERTIFICATE_PATH)
+            .send()
+            .await
+            .expect("RegisterCompute");
+        let endpoint = registered.compute().and_then(|c| c.game_lift_service_sdk_endpoint()).expect("SDK endpoint");
+        assert_eq!(endpoint, self.sdk_url());
+        let token = self.token(fleet_id, compute_name).await;
+        Compute { fleet_id: fleet_id.to_owned(), name: compute_name.to_owned(), token }
+    }
+
+    /// A new auth token for a compute.
+    pub async fn token(&self, fleet_id: &str, compute_name: &str) -> String {
+        let token = self.gamelift.get_compute_auth_token().fleet_id(fleet_id).compute_name(compute_name).send().await;
+        token.expect("GetComputeAuthToken").auth_token().expect("AuthToken").to_owned()
+    }
+
+    /// Waits until the registry's view of `process_id` satisfies `check`.
+    pub async fn wait_for(&self, process_id: &str, what: &str, check: impl Fn(&ProcessInfo) -> bool) -> ProcessInfo {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(info) = self.app.sdk.processes.get(process_id)
+                && check(&info)
+            {
+                return info;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {:?}",
+                self.app.sdk.processes.get(process_id)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The `(ActiveServerProcessCount, ActiveGameSessionCount)` DescribeFleetUtilization reports.
+    pub async fn utilization(&self, fleet_id: &str) -> (i32, i32) {
+        let output = self.gamelift.describe_fleet_utilization().fleet_ids(fleet_id).send().await;
+        let output = output.expect("DescribeFleetUtilization");
+        let utilization = &output.fleet_utilization()[0];
+        (utilization.active_server_process_count().unwrap(), utilization.active_game_session_count().unwrap())
+    }
+
+    /// The event codes of a fleet, newest first.
+    pub async fn event_codes(&self, fleet_id: &str) -> Vec<String> {
+        let output =
+            self.gamelift.describe_fleet_events().fleet_id(fleet_id).send().await.expect("DescribeFleetEvents");
+        output.events().iter().filter_map(|e| e.event_code().map(|c| c.as_str().to_owned())).collect()
+    }
+
+    /// Waits until the fleet's newest event has this code (events are recorded just after
+    /// the push that announces them).
+    pub async fn wait_for_event(&self, fleet_id: &str, code: &str) -> Vec<String> {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let codes = self.event_codes(fleet_id).await;
+            if codes.first().map(String::as_str) == Some(code) {
+                return codes;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for event {code}: {codes:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the server and waits until it has finished.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
