@@ -98,8 +98,8 @@ def test_unsupported_operation_is_an_invalid_request_naming_it(gl):
         gl.create_build(Name="build")
     assert err.value.response["Error"]["Message"] == "Operation CreateBuild is not supported by openlift yet."
     with pytest.raises(gl.exceptions.InvalidRequestException) as err:
-        gl.describe_game_sessions(FleetId="fleet-1")
-    assert "DescribeGameSessions" in err.value.response["Error"]["Message"]
+        gl.describe_game_session_queues()
+    assert "DescribeGameSessionQueues" in err.value.response["Error"]["Message"]
 
 
 def test_get_is_not_an_operation(server):

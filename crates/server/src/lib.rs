@@ -11,7 +11,9 @@ pub mod config;
 pub mod credentials;
 mod http;
 pub mod locks;
+mod players;
 pub mod sdk;
+mod sessions;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

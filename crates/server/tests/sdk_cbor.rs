@@ -819,9 +819,9 @@ async fn unsupported_operations_answer_invalid_request_naming_the_operation() {
     assert!(err.is_invalid_request_exception(), "{err:?}");
     assert_eq!(err.message(), Some("Operation CreateBuild is not supported by openlift yet."));
 
-    let err = service_error!(client.describe_game_sessions().fleet_id("fleet-1").send().await);
+    let err = service_error!(client.describe_game_session_queues().send().await);
     assert!(err.is_invalid_request_exception(), "{err:?}");
-    assert_eq!(err.message(), Some("Operation DescribeGameSessions is not supported by openlift yet."));
+    assert_eq!(err.message(), Some("Operation DescribeGameSessionQueues is not supported by openlift yet."));
     server.stop().await;
 }
 

@@ -7,7 +7,7 @@ mod sdk_endpoint_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openlift_server::sdk::push::{CreateGameSession, Push};
+use aws_sdk_gamelift::types::{GameSessionStatus, PlayerSessionStatus};
 use openlift_server::sdk::registry::{Delivery, EndReason, ProcessStatus};
 use openlift_server_sdk::{
     ClientOptions, Credentials, Error, GameLiftServer, GameSession, GetFleetRoleCredentialsRequest, ProcessParameters,
@@ -167,7 +167,7 @@ async fn refresh_connection_moves_the_process_to_a_new_connection() {
 }
 
 #[tokio::test]
-async fn a_claimed_process_gets_its_game_session_and_activates_it() {
+async fn create_game_session_places_on_a_ready_process_which_activates_it_and_accepts_players() {
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
     h.add_compute(&compute.fleet_id, "host-2").await;
@@ -175,30 +175,96 @@ async fn a_claimed_process_gets_its_game_session_and_activates_it() {
     let pid = game.process_id.clone();
     h.wait_for(&pid, "activation", |i| i.status == ProcessStatus::Active).await;
 
-    let game_session_id = format!("arn:aws:gamelift:{REGION}::gamesession/{}/gsess-1", compute.fleet_id);
-    let claimed = h.app.sdk.processes.claim(&compute.fleet_id, LOCATION, &game_session_id, h.app.now());
-    assert_eq!(claimed.expect("a ready process").process_id, pid);
-    let push = Push::CreateGameSession(CreateGameSession {
-        game_session_id: game_session_id.clone(),
-        game_session_name: "match".into(),
-        maximum_player_session_count: 4,
-        port: 7777,
-        ip_address: "10.1.1.1".into(),
-        ..Default::default()
-    });
-    assert_eq!(h.app.sdk.processes.push(&pid, &push), Ok(Delivery::Sent));
-    let session = tokio::time::timeout(WAIT, game.sessions.recv()).await.expect("CreateGameSession").unwrap();
+    let created = h
+        .gamelift
+        .create_game_session()
+        .fleet_id(&compute.fleet_id)
+        .location(LOCATION)
+        .maximum_player_session_count(4)
+        .name("match")
+        .idempotency_token("match-1")
+        .send()
+        .await
+        .expect("CreateGameSession");
+    let created = created.game_session().expect("GameSession");
+    assert_eq!(created.status(), Some(&GameSessionStatus::Activating));
+    let game_session_id = created.game_session_id().expect("GameSessionId").to_owned();
     assert_eq!(
-        (session.game_session_id.as_str(), session.fleet_id.as_str()),
-        (game_session_id.as_str(), compute.fleet_id.as_str())
+        game_session_id,
+        format!("arn:aws:gamelift:{REGION}::gamesession/{}/{LOCATION}/match-1", compute.fleet_id)
     );
+    let pushed = tokio::time::timeout(WAIT, game.sessions.recv()).await.expect("CreateGameSession push").unwrap();
+    assert_eq!((pushed.game_session_id.as_str(), pushed.port), (game_session_id.as_str(), 7777));
     h.wait_for(&pid, "ActivateGameSession", |i| i.game_session.as_ref().is_some_and(|s| s.activated)).await;
 
+    let described = h.gamelift.describe_game_sessions().game_session_id(&game_session_id).send().await.unwrap();
+    let session = &described.game_sessions()[0];
+    assert_eq!(session.status(), Some(&GameSessionStatus::Active));
+    assert_eq!((session.ip_address(), session.port()), (Some("10.1.1.1"), Some(7777)));
+
+    let again = h
+        .gamelift
+        .create_game_session()
+        .fleet_id(&compute.fleet_id)
+        .location(LOCATION)
+        .maximum_player_session_count(4)
+        .name("match")
+        .idempotency_token("match-1")
+        .send()
+        .await
+        .expect("repeated CreateGameSession");
+    assert_eq!(again.game_session().and_then(|s| s.status()), Some(&GameSessionStatus::Active));
+    let mismatch = h
+        .gamelift
+        .create_game_session()
+        .fleet_id(&compute.fleet_id)
+        .location(LOCATION)
+        .maximum_player_session_count(5)
+        .idempotency_token("match-1")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(mismatch.is_idempotent_parameter_mismatch_exception(), "{mismatch:?}");
+    let full = h
+        .gamelift
+        .create_game_session()
+        .fleet_id(&compute.fleet_id)
+        .location(LOCATION)
+        .maximum_player_session_count(4)
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(full.is_fleet_capacity_exceeded_exception(), "{full:?}");
+
+    let player = h
+        .gamelift
+        .create_player_session()
+        .game_session_id(&game_session_id)
+        .player_id("ana")
+        .send()
+        .await
+        .expect("CreatePlayerSession");
+    let player = player.player_session().expect("PlayerSession");
+    assert_eq!(player.status(), Some(&PlayerSessionStatus::Reserved));
+    assert_eq!((player.ip_address(), player.port()), (Some("10.1.1.1"), Some(7777)));
+    let player_session_id = player.player_session_id().unwrap().to_owned();
+    game.sdk.accept_player_session(&player_session_id).await.expect("AcceptPlayerSession");
+    let players = h.gamelift.describe_player_sessions().player_session_id(&player_session_id).send().await.unwrap();
+    assert_eq!(players.player_sessions()[0].status(), Some(&PlayerSessionStatus::Active));
     assert_eq!(h.utilization(&compute.fleet_id).await, (1, 1));
+    game.sdk.remove_player_session(&player_session_id).await.expect("RemovePlayerSession");
+    let players = h.gamelift.describe_player_sessions().game_session_id(&game_session_id).send().await.unwrap();
+    assert_eq!(players.player_sessions()[0].status(), Some(&PlayerSessionStatus::Completed));
+
     let capacity = h.gamelift.describe_fleet_capacity().fleet_ids(&compute.fleet_id).send().await.unwrap();
     let counts = capacity.fleet_capacity()[0].instance_counts().unwrap();
     assert_eq!((counts.active(), counts.idle(), counts.desired()), (Some(2), Some(1), Some(2)));
-    assert_eq!(capacity.fleet_capacity()[0].location(), Some(REGION));
+
+    game.sdk.process_ending().await.expect("ProcessEnding");
+    let described = h.gamelift.describe_game_sessions().game_session_id(&game_session_id).send().await.unwrap();
+    assert_eq!(described.game_sessions()[0].status(), Some(&GameSessionStatus::Terminated));
     game.sdk.destroy().await;
     h.stop().await;
 }

@@ -8,7 +8,11 @@ mod capacity;
 mod computes;
 mod fleet_locations;
 mod fleets;
+mod game_sessions;
 mod locations;
+mod player_sessions;
+
+pub(crate) use player_sessions::describe as describe_player_sessions;
 mod tags;
 
 use std::future::Future;
@@ -56,6 +60,15 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         O::UpdateAlias => call(app, input, aliases::update).await,
         O::DeleteAlias => call_no_output(app, input, aliases::delete).await,
         O::ResolveAlias => call(app, input, aliases::resolve).await,
+        O::CreateGameSession => call(app, input, game_sessions::create).await,
+        O::DescribeGameSessions => call(app, input, game_sessions::describe).await,
+        O::DescribeGameSessionDetails => call(app, input, game_sessions::describe_details).await,
+        O::SearchGameSessions => call(app, input, game_sessions::search).await,
+        O::UpdateGameSession => call(app, input, game_sessions::update).await,
+        O::TerminateGameSession => call(app, input, game_sessions::terminate).await,
+        O::CreatePlayerSession => call(app, input, player_sessions::create_one).await,
+        O::CreatePlayerSessions => call(app, input, player_sessions::create_many).await,
+        O::DescribePlayerSessions => call(app, input, player_sessions::describe).await,
         O::TagResource => call(app, input, tags::tag).await,
         O::UntagResource => call(app, input, tags::untag).await,
         O::ListTagsForResource => call(app, input, tags::list).await,
@@ -65,12 +78,9 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         | O::CreateContainerFleet
         | O::CreateContainerGroupDefinition
         | O::CreateGameServerGroup
-        | O::CreateGameSession
         | O::CreateGameSessionQueue
         | O::CreateMatchmakingConfiguration
         | O::CreateMatchmakingRuleSet
-        | O::CreatePlayerSession
-        | O::CreatePlayerSessions
         | O::CreateScript
         | O::CreateVpcPeeringAuthorization
         | O::CreateVpcPeeringConnection
@@ -96,15 +106,12 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         | O::DescribeGameServer
         | O::DescribeGameServerGroup
         | O::DescribeGameServerInstances
-        | O::DescribeGameSessionDetails
         | O::DescribeGameSessionPlacement
         | O::DescribeGameSessionQueues
-        | O::DescribeGameSessions
         | O::DescribeInstances
         | O::DescribeMatchmaking
         | O::DescribeMatchmakingConfigurations
         | O::DescribeMatchmakingRuleSets
-        | O::DescribePlayerSessions
         | O::DescribeScalingPolicies
         | O::DescribeScript
         | O::DescribeVpcPeeringAuthorizations
@@ -125,7 +132,6 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         | O::RegisterGameServer
         | O::RequestUploadCredentials
         | O::ResumeGameServerGroup
-        | O::SearchGameSessions
         | O::StartFleetActions
         | O::StartGameSessionPlacement
         | O::StartMatchBackfill
@@ -134,7 +140,6 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         | O::StopGameSessionPlacement
         | O::StopMatchmaking
         | O::SuspendGameServerGroup
-        | O::TerminateGameSession
         | O::UpdateBuild
         | O::UpdateContainerFleet
         | O::UpdateContainerGroupDefinition
@@ -142,7 +147,6 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         | O::UpdateFleetPortSettings
         | O::UpdateGameServer
         | O::UpdateGameServerGroup
-        | O::UpdateGameSession
         | O::UpdateGameSessionQueue
         | O::UpdateMatchmakingConfiguration
         | O::UpdateScript
@@ -213,4 +217,11 @@ pub async fn update_fleet(
         }
     }
     Err(ApiError::conflict(format!("Fleet {fleet_id_or_arn} is being changed by other requests; retry.")))
+}
+
+/// Appends one event to a fleet's log, logging (not failing) when it cannot.
+pub async fn record_event(app: &App, fleet_id: &str, event: FleetEvent) {
+    if let Err(error) = update_fleet(app, fleet_id, |_| Ok(vec![event.clone()])).await {
+        tracing::warn!(fleet_id = %fleet_id, message = %error.message, "could not record a fleet event");
+    }
 }

@@ -32,6 +32,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use super::handlers::{self, Caller};
 use super::messages::{self, Failure};
 use super::registry::{Attached, Outbound};
+use super::session_actions;
 use crate::app::App;
 
 /// Largest message accepted; SDK requests are a few hundred bytes.
@@ -173,7 +174,7 @@ async fn serve(
                     tracing::debug!(process_id = %caller.process_id, "binary frame ignored");
                     continue;
                 };
-                let Some((reply, ending)) = answer(app, caller, &text) else {
+                let Some((reply, ending)) = answer(app, caller, &text).await else {
                     continue;
                 };
                 if socket.send(Message::text(reply)).await.is_err() {
@@ -189,7 +190,7 @@ async fn serve(
 
 /// The response to one text frame, and whether it ended the process; `None` for a frame
 /// that cannot be answered.
-fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bool)> {
+async fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bool)> {
     let registry = &app.sdk.processes;
     let inbound = match messages::parse(text) {
         Ok(inbound) => inbound,
@@ -204,7 +205,10 @@ fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bool)> {
     }
     let action = inbound.action.as_deref();
     let outcome = match action {
-        Some(action) => handlers::handle(registry, caller, action, &inbound.body, app.now()),
+        Some(action) => match session_actions::handle(app, caller, action, &inbound.body).await {
+            Some(outcome) => outcome,
+            None => handlers::handle(registry, caller, action, &inbound.body, app.now()),
+        },
         None => Err(Failure::bad_request("Action is missing.")),
     };
     if let Err(failure) = &outcome {
@@ -212,6 +216,9 @@ fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bool)> {
             status = failure.status, message = %failure.message, "sdk request refused");
     }
     let ending = action == Some("TerminateServerProcess") && outcome.is_ok();
+    if ending && let Some(info) = registry.get(caller.process_id) {
+        crate::sessions::process_ended(app, &info).await;
+    }
     let frame = messages::reply(action, &inbound.request_id, outcome);
     registry.remember_reply(caller.process_id, &inbound.request_id, &frame);
     Some((frame, ending))

@@ -1,18 +1,15 @@
 //! The SDK → service requests of `server-sdk-protocol.md` section 3, one function per
 //! `Action`.
 //!
-//! Game sessions and player sessions arrive with issue 4: until then a game session is
-//! known only if the registry bound it to the calling process ([`Registry::claim`]), and
-//! player-session requests answer clear errors. Matchmaking (backfill) is not supported.
+//! The actions on game and player sessions are in `session_actions`, which needs the
+//! store. Matchmaking (backfill) is not supported.
 //! Fleet role credentials are answered as on an Anywhere fleet: a 200 with empty fields,
 //! which the SDKs read as "not a managed fleet" (section 3).
-//!
-//! [`Registry::claim`]: super::registry::Registry::claim
 
 use openlift_model::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::messages::{Failure, Fields, boolean, integer, required_string, string, string_list};
+use super::messages::{Failure, Fields, boolean, integer, string, string_list};
 use super::registry::{Activation, ProcessError, Registry};
 
 /// The connection a request arrived on.
@@ -35,11 +32,7 @@ pub(super) fn handle(
     match action {
         "ActivateServerProcess" => activate_server_process(registry, caller, body, now),
         "HeartbeatServerProcess" => heartbeat(registry, caller, body, now),
-        "ActivateGameSession" => activate_game_session(registry, caller, body),
         "TerminateServerProcess" => terminate_server_process(registry, caller, now),
-        "UpdatePlayerSessionCreationPolicy" => update_player_session_policy(registry, caller, body),
-        "AcceptPlayerSession" | "RemovePlayerSession" => player_session(registry, caller, body),
-        "DescribePlayerSessions" => describe_player_sessions(registry, caller, body),
         "GetComputeCertificate" => compute_certificate(registry, caller),
         "GetFleetRoleCredentials" => Ok(fleet_role_credentials()),
         "StartMatchBackfill" | "StopMatchBackfill" => Err(Failure::bad_request(format!(
@@ -102,74 +95,10 @@ fn heartbeat(
     Ok(Fields::new())
 }
 
-fn activate_game_session(
-    registry: &Registry,
-    caller: Caller<'_>,
-    body: &Map<String, Value>,
-) -> Result<Fields, Failure> {
-    let game_session_id = required_string(body, "GameSessionId")?;
-    registry.activate_game_session(caller.process_id, game_session_id).map_err(failure)?;
-    tracing::info!(process_id = %caller.process_id, game_session_id, "game session active");
-    Ok(Fields::new())
-}
-
 fn terminate_server_process(registry: &Registry, caller: Caller<'_>, now: Timestamp) -> Result<Fields, Failure> {
     let info = registry.end(caller.process_id, caller.generation, now).map_err(failure)?;
     tracing::info!(process_id = %caller.process_id, fleet_id = %info.fleet_id, "server process ending");
     Ok(Fields::new())
-}
-
-/// The game session a request names, which must be the calling process's.
-fn hosted_game_session<'a>(
-    registry: &Registry,
-    caller: Caller<'_>,
-    body: &'a Map<String, Value>,
-) -> Result<&'a str, Failure> {
-    let game_session_id = required_string(body, "GameSessionId")?;
-    if registry.hosts(caller.process_id, game_session_id) {
-        Ok(game_session_id)
-    } else {
-        Err(failure(ProcessError::UnknownGameSession(game_session_id.to_owned())))
-    }
-}
-
-fn update_player_session_policy(
-    registry: &Registry,
-    caller: Caller<'_>,
-    body: &Map<String, Value>,
-) -> Result<Fields, Failure> {
-    hosted_game_session(registry, caller, body)?;
-    match required_string(body, "PlayerSessionPolicy")? {
-        "ACCEPT_ALL" | "DENY_ALL" => Err(Failure::bad_request("Player sessions are not supported by openlift yet.")),
-        other => Err(Failure::bad_request(format!("PlayerSessionPolicy {other} is not ACCEPT_ALL or DENY_ALL."))),
-    }
-}
-
-fn player_session(registry: &Registry, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
-    hosted_game_session(registry, caller, body)?;
-    let player_session_id = required_string(body, "PlayerSessionId")?;
-    Err(Failure::bad_request(format!("Player session {player_session_id} not found.")))
-}
-
-fn describe_player_sessions(
-    registry: &Registry,
-    caller: Caller<'_>,
-    body: &Map<String, Value>,
-) -> Result<Fields, Failure> {
-    let game_session_id = string(body, "GameSessionId")?;
-    let player_id = string(body, "PlayerId")?;
-    let player_session_id = string(body, "PlayerSessionId")?;
-    let given = [game_session_id, player_id, player_session_id].iter().filter(|id| id.is_some()).count();
-    if given != 1 {
-        return Err(Failure::bad_request("Give exactly one of GameSessionId, PlayerId and PlayerSessionId."));
-    }
-    if game_session_id.is_some() {
-        hosted_game_session(registry, caller, body)?;
-    }
-    if let Some(id) = player_session_id {
-        return Err(Failure::bad_request(format!("Player session {id} not found.")));
-    }
-    Ok(fields(json!({"NextToken": null, "PlayerSessions": []})))
 }
 
 fn compute_certificate(registry: &Registry, caller: Caller<'_>) -> Result<Fields, Failure> {

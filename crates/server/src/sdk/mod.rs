@@ -20,6 +20,7 @@ mod process;
 pub mod push;
 mod query;
 pub mod registry;
+mod session_actions;
 pub mod sweep;
 pub mod tls;
 mod upgrade;

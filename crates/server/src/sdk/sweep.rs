@@ -30,6 +30,9 @@ pub(crate) async fn run(app: Arc<App>) {
             () = app.sdk.tasks.cancel.cancelled() => return,
             _ = tick.tick() => {
                 sweep(&app).await;
+                if let Err(error) = crate::sessions::sweep(&app).await {
+                    tracing::warn!(message = %error.message, "game session sweep failed");
+                }
             }
         }
     }
@@ -52,6 +55,7 @@ pub async fn sweep(app: &App) -> Swept {
         record(app, process, EventCode::ServerProcessTerminatedUnhealthy, message).await;
     }
     for process in &swept.ended {
+        crate::sessions::process_ended(app, process).await;
         tracing::info!(process_id = %process.process_id, fleet_id = %process.fleet_id, status = ?process.status,
             "server process ended");
         if let ProcessStatus::Ended { reason: EndReason::Unhealthy | EndReason::ForceTerminated, .. } = process.status {

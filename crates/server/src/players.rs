@@ -1,0 +1,138 @@
+//! Player sessions: reservations from the control plane, acceptance and removal by the
+//! hosting process, timeouts (`control-plane-api.md` section 7.10).
+//!
+//! The game session's `CurrentPlayerSessionCount` (RESERVED plus ACTIVE players) changes
+//! in the same transaction as the player sessions, so it is always exact.
+
+use openlift_core::records::PlayerSessionRecord;
+use openlift_model::{
+    ApiError, ErrorCode, GameSessionStatus, PlayerSession, PlayerSessionCreationPolicy, PlayerSessionStatus,
+};
+use openlift_store::StoreError;
+
+use crate::app::{App, internal};
+
+/// How often a compare-and-swap is retried against concurrent writers.
+const CAS_ATTEMPTS: usize = 16;
+
+/// Reserves slots for `players` (player ID, player data) in an ACTIVE game session that
+/// accepts players: all of them or none.
+pub async fn reserve(
+    app: &App,
+    game_session_id: &str,
+    players: &[(String, Option<String>)],
+) -> Result<Vec<PlayerSession>, ApiError> {
+    for _ in 0..CAS_ATTEMPTS {
+        let found = app.store.get_game_session(game_session_id).await.map_err(internal)?;
+        let current = found.ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))?;
+        let mut record = current.value;
+        let s = &mut record.game_session;
+        if s.status != Some(GameSessionStatus::Active) {
+            return Err(ApiError::new(
+                ErrorCode::InvalidGameSessionStatusException,
+                format!(
+                    "Game session {game_session_id} is {}; players can join only ACTIVE game sessions.",
+                    s.status.map_or("not active", GameSessionStatus::as_str)
+                ),
+            ));
+        }
+        if s.player_session_creation_policy == Some(PlayerSessionCreationPolicy::DenyAll) {
+            return Err(ApiError::new(
+                ErrorCode::GameSessionFullException,
+                format!("Game session {game_session_id} is not accepting new players (DENY_ALL)."),
+            ));
+        }
+        let current_count = s.current_player_session_count.unwrap_or(0);
+        let maximum = s.maximum_player_session_count.unwrap_or(0);
+        let wanted = i32::try_from(players.len()).unwrap_or(i32::MAX);
+        if current_count.saturating_add(wanted) > maximum {
+            return Err(ApiError::new(
+                ErrorCode::GameSessionFullException,
+                format!(
+                    "Game session {game_session_id} has {} free player slots; {wanted} were requested.",
+                    (maximum - current_count).max(0)
+                ),
+            ));
+        }
+        s.current_player_session_count = Some(current_count + wanted);
+        let now = app.now();
+        let sessions: Vec<PlayerSession> = players
+            .iter()
+            .map(|(player_id, data)| PlayerSession {
+                player_session_id: Some(format!("psess-{}", uuid::Uuid::new_v4())),
+                player_id: Some(player_id.clone()),
+                game_session_id: Some(game_session_id.to_owned()),
+                fleet_id: s.fleet_id.clone(),
+                fleet_arn: s.fleet_arn.clone(),
+                creation_time: Some(now),
+                status: Some(PlayerSessionStatus::Reserved),
+                ip_address: s.ip_address.clone(),
+                dns_name: s.dns_name.clone(),
+                port: s.port,
+                player_data: data.clone(),
+                ..Default::default()
+            })
+            .collect();
+        match app.store.add_player_sessions(&record, current.version, &sessions).await {
+            Ok(_) => return Ok(sessions),
+            Err(StoreError::VersionConflict) => continue,
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    Err(ApiError::invalid_request(format!("Game session {game_session_id} is too busy; retry.")))
+}
+
+/// `AcceptPlayerSession`: a RESERVED player of this game session connected; it becomes ACTIVE.
+pub async fn accept(app: &App, game_session_id: &str, player_session_id: &str) -> Result<(), ApiError> {
+    let mut player = player_of(app, game_session_id, player_session_id).await?;
+    if player.status != Some(PlayerSessionStatus::Reserved) {
+        return Err(ApiError::invalid_request(format!(
+            "Player session {player_session_id} is {} and cannot be accepted.",
+            player.status.map_or("unknown", PlayerSessionStatus::as_str)
+        )));
+    }
+    player.status = Some(PlayerSessionStatus::Active);
+    app.store.update_player_session(&player, None).await.map_err(internal)
+}
+
+/// `RemovePlayerSession`: the player left; its slot is freed.
+pub async fn remove(app: &App, game_session_id: &str, player_session_id: &str) -> Result<(), ApiError> {
+    let player = player_of(app, game_session_id, player_session_id).await?;
+    if !matches!(player.status, Some(PlayerSessionStatus::Reserved | PlayerSessionStatus::Active)) {
+        return Err(ApiError::invalid_request(format!(
+            "Player session {player_session_id} is {} and cannot be removed.",
+            player.status.map_or("unknown", PlayerSessionStatus::as_str)
+        )));
+    }
+    finish(app, player, PlayerSessionStatus::Completed).await
+}
+
+async fn player_of(app: &App, game_session_id: &str, player_session_id: &str) -> Result<PlayerSessionRecord, ApiError> {
+    let player = app.store.get_player_session(player_session_id).await.map_err(internal)?;
+    player.filter(|p| p.game_session_id.as_deref() == Some(game_session_id)).ok_or_else(|| {
+        ApiError::not_found(format!("Player session {player_session_id} not found in {game_session_id}."))
+    })
+}
+
+/// Ends a RESERVED or ACTIVE player session with `status` (COMPLETED or TIMEDOUT) and frees
+/// its slot in the same transaction.
+pub async fn finish(app: &App, mut player: PlayerSessionRecord, status: PlayerSessionStatus) -> Result<(), ApiError> {
+    let game_session_id = player.game_session_id.clone().unwrap_or_default();
+    player.status = Some(status);
+    player.termination_time = Some(app.now());
+    for _ in 0..CAS_ATTEMPTS {
+        let found = app.store.get_game_session(&game_session_id).await.map_err(internal)?;
+        let Some(current) = found else {
+            return app.store.update_player_session(&player, None).await.map_err(internal);
+        };
+        let mut record = current.value;
+        let count = record.game_session.current_player_session_count.unwrap_or(0);
+        record.game_session.current_player_session_count = Some((count - 1).max(0));
+        match app.store.update_player_session(&player, Some((&record, current.version))).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::VersionConflict) => continue,
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    Err(ApiError::internal())
+}

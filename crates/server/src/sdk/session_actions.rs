@@ -1,0 +1,129 @@
+//! The SDK actions that read or change game and player sessions
+//! (`server-sdk-protocol.md` section 3): ActivateGameSession, AcceptPlayerSession,
+//! RemovePlayerSession, UpdatePlayerSessionCreationPolicy and DescribePlayerSessions.
+//!
+//! A process may act only on the game session bound to it. Times in player sessions are
+//! epoch milliseconds, as the SDKs read them (section 7).
+
+use openlift_model::{
+    ApiError, DescribePlayerSessionsInput, ErrorCode, PlayerSession, PlayerSessionCreationPolicy, PlayerSessionStatus,
+};
+use serde_json::{Map, Value, json};
+
+use super::handlers::Caller;
+use super::messages::{Failure, Fields, integer, required_string, string};
+use crate::app::App;
+use crate::{api, players, sessions};
+
+/// Answers `action` if it is one of this module's; `None` leaves it to the other handlers.
+pub(super) async fn handle(
+    app: &App,
+    caller: Caller<'_>,
+    action: &str,
+    body: &Map<String, Value>,
+) -> Option<Result<Fields, Failure>> {
+    let outcome = match action {
+        "ActivateGameSession" => activate(app, caller, body).await,
+        "AcceptPlayerSession" => player(app, caller, body, true).await,
+        "RemovePlayerSession" => player(app, caller, body, false).await,
+        "UpdatePlayerSessionCreationPolicy" => creation_policy(app, caller, body).await,
+        "DescribePlayerSessions" => describe(app, caller, body).await,
+        _ => return None,
+    };
+    Some(outcome)
+}
+
+fn failure(error: ApiError) -> Failure {
+    match error.code {
+        ErrorCode::NotFoundException => Failure::not_found(error.message),
+        ErrorCode::InternalServiceException => Failure::internal(),
+        _ => Failure::bad_request(error.message),
+    }
+}
+
+fn hosted<'a>(app: &App, caller: Caller<'_>, body: &'a Map<String, Value>) -> Result<&'a str, Failure> {
+    let game_session_id = required_string(body, "GameSessionId")?;
+    if app.sdk.processes.hosts(caller.process_id, game_session_id) {
+        Ok(game_session_id)
+    } else {
+        Err(Failure::bad_request(format!("Unknown game session {game_session_id}: this process does not host it.")))
+    }
+}
+
+async fn activate(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
+    let game_session_id = hosted(app, caller, body)?;
+    sessions::activated(app, game_session_id).await.map_err(failure)?;
+    app.sdk
+        .processes
+        .activate_game_session(caller.process_id, game_session_id)
+        .map_err(|e| Failure::bad_request(e.to_string()))?;
+    Ok(Fields::new())
+}
+
+async fn player(app: &App, caller: Caller<'_>, body: &Map<String, Value>, accept: bool) -> Result<Fields, Failure> {
+    let game_session_id = hosted(app, caller, body)?;
+    let player_session_id = required_string(body, "PlayerSessionId")?;
+    let outcome = if accept {
+        players::accept(app, game_session_id, player_session_id).await
+    } else {
+        players::remove(app, game_session_id, player_session_id).await
+    };
+    outcome.map_err(failure)?;
+    Ok(Fields::new())
+}
+
+async fn creation_policy(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
+    let game_session_id = hosted(app, caller, body)?;
+    let policy = match required_string(body, "PlayerSessionPolicy")? {
+        "ACCEPT_ALL" => PlayerSessionCreationPolicy::AcceptAll,
+        "DENY_ALL" => PlayerSessionCreationPolicy::DenyAll,
+        other => {
+            return Err(Failure::bad_request(format!("PlayerSessionPolicy {other} is not ACCEPT_ALL or DENY_ALL.")));
+        }
+    };
+    sessions::update_session(app, game_session_id, |record| {
+        record.game_session.player_session_creation_policy = Some(policy);
+        Ok(())
+    })
+    .await
+    .map_err(failure)?;
+    Ok(Fields::new())
+}
+
+async fn describe(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
+    let game_session_id = string(body, "GameSessionId")?;
+    if game_session_id.is_some() {
+        hosted(app, caller, body)?;
+    }
+    let limit = integer(body, "Limit")?.filter(|&l| l > 0).map(|l| i32::try_from(l).unwrap_or(i32::MAX));
+    let input = DescribePlayerSessionsInput {
+        game_session_id: game_session_id.map(str::to_owned),
+        player_id: string(body, "PlayerId")?.map(str::to_owned),
+        player_session_id: string(body, "PlayerSessionId")?.map(str::to_owned),
+        player_session_status_filter: string(body, "PlayerSessionStatusFilter")?.map(str::to_owned),
+        limit,
+        next_token: string(body, "NextToken")?.map(str::to_owned),
+    };
+    let output = api::describe_player_sessions(app, input).await.map_err(failure)?;
+    let sessions: Vec<Value> = output.player_sessions.unwrap_or_default().iter().map(sdk_player_session).collect();
+    let mut fields = Fields::new();
+    fields.insert("NextToken".into(), output.next_token.map_or(Value::Null, Value::String));
+    fields.insert("PlayerSessions".into(), Value::Array(sessions));
+    Ok(fields)
+}
+
+fn sdk_player_session(p: &PlayerSession) -> Value {
+    json!({
+        "PlayerSessionId": p.player_session_id,
+        "PlayerId": p.player_id,
+        "GameSessionId": p.game_session_id,
+        "FleetId": p.fleet_id,
+        "Status": p.status.map(PlayerSessionStatus::as_str),
+        "IpAddress": p.ip_address,
+        "DnsName": p.dns_name.clone().unwrap_or_default(),
+        "Port": p.port,
+        "PlayerData": p.player_data.clone().unwrap_or_default(),
+        "CreationTime": p.creation_time.map_or(0, |t| t.as_millis()),
+        "TerminationTime": p.termination_time.map_or(0, |t| t.as_millis()),
+    })
+}

@@ -1,0 +1,247 @@
+//! The game session life cycle across the control plane and the SDK endpoint
+//! (`control-plane-api.md` sections 7.9 and 7.10, `server-sdk-protocol.md` section 6).
+//!
+//! Placement claims an idle process in the registry, the session is committed to the
+//! store, and only then is the process told (`CreateGameSession` push). The process's
+//! `ActivateGameSession` makes the session ACTIVE; its end, however it comes, ends the
+//! session. Timeouts (activation, 60-second player reservations, 30-day retention) are
+//! applied by [`sweep`] against the injected clock.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use openlift_core::game_session;
+use openlift_core::records::GameSessionRecord;
+use openlift_model::{
+    ApiError, CreateGameSessionInput, ErrorCode, EventCode, GameSessionStatus, GameSessionStatusReason,
+    PlayerSessionStatus, TerminationMode,
+};
+use openlift_store::{GameSessionFilter, PageRequest, PlayerSessionFilter, StoreError};
+
+use crate::app::{App, internal};
+use crate::sdk::push::{self, Push};
+use crate::sdk::registry::ProcessInfo;
+
+/// How often a compare-and-swap update is retried against concurrent writers.
+const CAS_ATTEMPTS: usize = 16;
+/// How long a player session stays RESERVED before it times out.
+pub const RESERVATION_TIMEOUT: Duration = Duration::from_secs(60);
+/// Most expired records one sweep handles, so a backlog never stalls the sweeper.
+const SWEEP_BATCH: usize = 500;
+
+/// Where a new game session was placed.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// The claimed server process.
+    pub process_id: String,
+    /// Its compute.
+    pub compute_name: String,
+    /// The compute's IP address.
+    pub ip_address: Option<String>,
+    /// The compute's DNS name.
+    pub dns_name: Option<String>,
+    /// The process's port.
+    pub port: Option<i32>,
+    /// The log files the process reported.
+    pub log_paths: Vec<String>,
+}
+
+fn capacity_exceeded(fleet_id: &str, location: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::FleetCapacityExceededException,
+        format!("No server process is available to host a game session in fleet {fleet_id}, location {location}."),
+    )
+}
+
+/// Claims an idle, ready, healthy process of the fleet in `location` for `game_session_id`.
+pub async fn place(app: &App, fleet_id: &str, location: &str, game_session_id: &str) -> Result<Placement, ApiError> {
+    let now = app.now();
+    let info = app
+        .sdk
+        .processes
+        .claim(fleet_id, location, game_session_id, now)
+        .ok_or_else(|| capacity_exceeded(fleet_id, location))?;
+    let compute = match app.store.get_compute(fleet_id, &info.compute_name).await {
+        Ok(Some(record)) => record.compute,
+        Ok(None) => {
+            app.sdk.processes.release(&info.process_id, game_session_id);
+            return Err(capacity_exceeded(fleet_id, location));
+        }
+        Err(e) => {
+            app.sdk.processes.release(&info.process_id, game_session_id);
+            return Err(internal(e));
+        }
+    };
+    Ok(Placement {
+        process_id: info.process_id,
+        compute_name: info.compute_name,
+        ip_address: compute.ip_address,
+        dns_name: compute.dns_name,
+        port: info.port.map(i32::from),
+        log_paths: info.log_paths,
+    })
+}
+
+/// Gives a claimed process back when its game session could not be created.
+pub fn unplace(app: &App, placement: &Placement, game_session_id: &str) {
+    app.sdk.processes.release(&placement.process_id, game_session_id);
+}
+
+/// Sends the process its new game session. A process that cannot be reached is left to
+/// the activation timeout.
+pub fn push_create(app: &App, placement: &Placement, record: &GameSessionRecord, input: &CreateGameSessionInput) {
+    let s = &record.game_session;
+    let game_properties: BTreeMap<String, String> =
+        s.game_properties.iter().flatten().map(|p| (p.key.clone(), p.value.clone())).collect();
+    let message = Push::CreateGameSession(push::CreateGameSession {
+        game_session_id: record.id().to_owned(),
+        game_session_name: s.name.clone().unwrap_or_default(),
+        maximum_player_session_count: s.maximum_player_session_count.unwrap_or_default(),
+        port: placement.port.unwrap_or_default(),
+        ip_address: placement.ip_address.clone().unwrap_or_default(),
+        dns_name: placement.dns_name.clone().unwrap_or_default(),
+        game_session_data: input.game_session_data.clone().unwrap_or_default(),
+        matchmaker_data: s.matchmaker_data.clone().unwrap_or_default(),
+        game_properties,
+    });
+    if let Err(e) = app.sdk.processes.push(&placement.process_id, &message) {
+        tracing::warn!(process_id = %placement.process_id, error = %e, "could not push the game session");
+    }
+}
+
+/// Applies `change` to a game session with compare-and-swap, retrying on conflicts.
+pub async fn update_session(
+    app: &App,
+    game_session_id: &str,
+    mut change: impl FnMut(&mut GameSessionRecord) -> Result<(), ApiError>,
+) -> Result<GameSessionRecord, ApiError> {
+    for _ in 0..CAS_ATTEMPTS {
+        let found = app.store.get_game_session(game_session_id).await.map_err(internal)?;
+        let current = found.ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))?;
+        let mut record = current.value;
+        change(&mut record)?;
+        match app.store.update_game_session(&record, current.version).await {
+            Ok(_) => return Ok(record),
+            Err(StoreError::VersionConflict) => continue,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::not_found(format!("Game session {game_session_id} not found.")));
+            }
+            Err(e) => return Err(internal(e)),
+        }
+    }
+    Err(ApiError::conflict(format!("Game session {game_session_id} is being changed by other requests; retry.")))
+}
+
+/// Tells the hosting process to end (TerminateGameSession). A forced termination ends
+/// the session at once; a triggered one waits for the process's `ProcessEnding`.
+pub async fn terminate_process_of(
+    app: &App,
+    record: GameSessionRecord,
+    mode: TerminationMode,
+) -> Result<GameSessionRecord, ApiError> {
+    let now = app.now();
+    if let Some(process_id) = &record.process_id
+        && let Err(e) = app.sdk.processes.terminate(process_id, now)
+    {
+        tracing::info!(process_id = %process_id, error = %e, "hosting process already gone");
+        return end_session(app, record.id(), None).await;
+    }
+    match mode {
+        TerminationMode::ForceTerminate => {
+            end_session(app, record.id(), Some(GameSessionStatusReason::ForceTerminated)).await
+        }
+        TerminationMode::TriggerOnProcessTerminate => Ok(record),
+    }
+}
+
+/// Ends a game session (TERMINATED) if it has not ended yet.
+pub async fn end_session(
+    app: &App,
+    game_session_id: &str,
+    reason: Option<GameSessionStatusReason>,
+) -> Result<GameSessionRecord, ApiError> {
+    let now = app.now();
+    update_session(app, game_session_id, |record| {
+        game_session::end(&mut record.game_session, reason, now);
+        Ok(())
+    })
+    .await
+}
+
+/// `ActivateGameSession` from the hosting process: the session becomes ACTIVE.
+pub async fn activated(app: &App, game_session_id: &str) -> Result<(), ApiError> {
+    update_session(app, game_session_id, |record| game_session::activate(&mut record.game_session)).await?;
+    tracing::info!(game_session_id = %game_session_id, "game session active");
+    Ok(())
+}
+
+/// A process ended (ProcessEnding, unhealthy, terminated): its game session ends with it.
+pub async fn process_ended(app: &App, info: &ProcessInfo) {
+    let Some(slot) = &info.game_session else { return };
+    if let Err(e) = end_session(app, &slot.game_session_id, None).await
+        && e.code != ErrorCode::NotFoundException
+    {
+        tracing::warn!(game_session_id = %slot.game_session_id, error = %e.message, "could not end the game session");
+    }
+}
+
+/// Applies the clock-driven rules once: sessions not activated in time end with the fleet
+/// event `GAME_SESSION_ACTIVATION_TIMEOUT`, RESERVED player sessions older than 60 s time
+/// out, and records that ended more than 30 days ago are deleted.
+pub async fn sweep(app: &App) -> Result<(), ApiError> {
+    let now = app.now();
+    let filter = GameSessionFilter {
+        status: Some(GameSessionStatus::Activating.as_str().to_owned()),
+        created_before: Some(now),
+        ..Default::default()
+    };
+    let activating = app
+        .store
+        .list_game_sessions(&filter, PageRequest { after: None, limit: SWEEP_BATCH })
+        .await
+        .map_err(internal)?;
+    for record in activating.items {
+        let fleet_id = record.game_session.fleet_id.clone().unwrap_or_default();
+        let fleet = crate::api::load_fleet(app, &fleet_id, ErrorCode::NotFoundException).await;
+        let timeout = fleet
+            .ok()
+            .and_then(|f| f.value.runtime_configuration)
+            .and_then(|rc| rc.game_session_activation_timeout_seconds)
+            .unwrap_or(openlift_core::fleet::DEFAULT_ACTIVATION_TIMEOUT_SECONDS);
+        let created = record.game_session.creation_time.unwrap_or(now);
+        if created.plus(Duration::from_secs(u64::from(timeout.unsigned_abs()))) > now {
+            continue;
+        }
+        end_session(app, record.id(), None).await?;
+        if let Some(process_id) = &record.process_id {
+            let _ = app.sdk.processes.terminate(process_id, now);
+        }
+        let event = openlift_core::fleet::event(
+            &fleet_id,
+            EventCode::GameSessionActivationTimeout,
+            format!("Game session {} was not activated within {timeout} seconds.", record.id()),
+            now,
+        );
+        crate::api::record_event(app, &fleet_id, event).await;
+    }
+    expire_reservations(app, now).await?;
+    app.store.purge_game_sessions(now.minus(game_session::RETENTION)).await.map_err(internal)?;
+    Ok(())
+}
+
+async fn expire_reservations(app: &App, now: openlift_model::Timestamp) -> Result<(), ApiError> {
+    let filter = PlayerSessionFilter {
+        status: Some(PlayerSessionStatus::Reserved.as_str().to_owned()),
+        created_before: Some(now.minus(RESERVATION_TIMEOUT)),
+        ..Default::default()
+    };
+    let expired = app
+        .store
+        .list_player_sessions(&filter, PageRequest { after: None, limit: SWEEP_BATCH })
+        .await
+        .map_err(internal)?;
+    for player in expired.items {
+        crate::players::finish(app, player, PlayerSessionStatus::Timedout).await?;
+    }
+    Ok(())
+}
