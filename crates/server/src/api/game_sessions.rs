@@ -134,19 +134,13 @@ async fn repeated_request(
     }
 }
 
-/// What DescribeGameSessions and DescribeGameSessionDetails select.
-struct Selection<'a> {
-    fleet_id: Option<&'a str>,
-    alias_id: Option<&'a str>,
-    game_session_id: Option<&'a str>,
-    location: Option<&'a str>,
-    status_filter: Option<&'a str>,
-    limit: Option<i32>,
-    next_token: Option<&'a str>,
-}
-
-async fn select(app: &App, op: &str, s: Selection<'_>) -> Result<(Vec<GameSessionRecord>, Option<String>), ApiError> {
-    let status = match s.status_filter {
+/// The sessions DescribeGameSessions (and, with the same members, DescribeGameSessionDetails) select.
+async fn select(
+    app: &App,
+    op: &str,
+    s: &DescribeGameSessionsInput,
+) -> Result<(Vec<GameSessionRecord>, Option<String>), ApiError> {
+    let status = match s.status_filter.as_deref() {
         None => None,
         Some(f) => match GameSessionStatus::parse(f) {
             Some(
@@ -162,21 +156,25 @@ async fn select(app: &App, op: &str, s: Selection<'_>) -> Result<(Vec<GameSessio
             }
         },
     };
-    if let Some(id) = s.game_session_id {
+    if let Some(id) = s.game_session_id.as_deref() {
         let found = app.store.get_game_session(id).await.map_err(internal)?;
         let matches = |r: &GameSessionRecord| status.is_none_or(|st| r.game_session.status == Some(st));
         return Ok((found.map(|v| v.value).filter(matches).into_iter().collect(), None));
     }
-    let fleet_id = target_fleet(app, s.fleet_id, s.alias_id).await?;
+    let fleet_id = target_fleet(app, s.fleet_id.as_deref(), s.alias_id.as_deref()).await?;
     load_fleet(app, &fleet_id, ErrorCode::NotFoundException).await?;
     let filter = GameSessionFilter {
         fleet_id: Some(fleet_id.clone()),
-        location: s.location.map(str::to_owned),
+        location: s.location.clone(),
         status: status.map(|st| st.as_str().to_owned()),
         created_before: None,
     };
-    let scope = format!("{op}|{fleet_id}|{}|{}", s.location.unwrap_or_default(), s.status_filter.unwrap_or_default());
-    let page = app.page_request(&scope, s.limit, s.next_token, MAX_PAGE)?;
+    let scope = format!(
+        "{op}|{fleet_id}|{}|{}",
+        s.location.as_deref().unwrap_or_default(),
+        s.status_filter.as_deref().unwrap_or_default()
+    );
+    let page = app.page_request(&scope, s.limit, s.next_token.as_deref(), MAX_PAGE)?;
     let sessions = app.store.list_game_sessions(&filter, page).await.map_err(internal)?;
     let next_token = app.next_token(&scope, &sessions);
     Ok((sessions.items, next_token))
@@ -184,16 +182,7 @@ async fn select(app: &App, op: &str, s: Selection<'_>) -> Result<(Vec<GameSessio
 
 /// Game sessions by fleet, alias, location or ID, optionally by status.
 pub async fn describe(app: &App, input: DescribeGameSessionsInput) -> Result<DescribeGameSessionsOutput, ApiError> {
-    let selection = Selection {
-        fleet_id: input.fleet_id.as_deref(),
-        alias_id: input.alias_id.as_deref(),
-        game_session_id: input.game_session_id.as_deref(),
-        location: input.location.as_deref(),
-        status_filter: input.status_filter.as_deref(),
-        limit: input.limit,
-        next_token: input.next_token.as_deref(),
-    };
-    let (records, next_token) = select(app, "DescribeGameSessions", selection).await?;
+    let (records, next_token) = select(app, "DescribeGameSessions", &input).await?;
     Ok(DescribeGameSessionsOutput {
         game_sessions: Some(records.into_iter().map(|r| r.game_session).collect()),
         next_token,
@@ -205,16 +194,16 @@ pub async fn describe_details(
     app: &App,
     input: DescribeGameSessionDetailsInput,
 ) -> Result<DescribeGameSessionDetailsOutput, ApiError> {
-    let selection = Selection {
-        fleet_id: input.fleet_id.as_deref(),
-        alias_id: input.alias_id.as_deref(),
-        game_session_id: input.game_session_id.as_deref(),
-        location: input.location.as_deref(),
-        status_filter: input.status_filter.as_deref(),
+    let selection = DescribeGameSessionsInput {
+        fleet_id: input.fleet_id,
+        game_session_id: input.game_session_id,
+        alias_id: input.alias_id,
+        location: input.location,
+        status_filter: input.status_filter,
         limit: input.limit,
-        next_token: input.next_token.as_deref(),
+        next_token: input.next_token,
     };
-    let (records, next_token) = select(app, "DescribeGameSessionDetails", selection).await?;
+    let (records, next_token) = select(app, "DescribeGameSessionDetails", &selection).await?;
     let details = records
         .into_iter()
         .map(|r| GameSessionDetail { game_session: Some(r.game_session), protection_policy: Some(r.protection_policy) })
