@@ -36,7 +36,7 @@ TEST_SECRET_ACCESS_KEY = "pytestSecretKey/" + uuid.uuid4().hex
 DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test"
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-READY = re.compile(r"listening on http://(\S+?),? ready")
+READY = re.compile(r"listening on http://([^\s,]+)\S*(?: and https://\S+)?,? ready")
 
 # Nothing from the caller's AWS setup may leak into the clients: they get only
 # endpoint_url, region_name and credentials, and the CLI gets its files explicitly.

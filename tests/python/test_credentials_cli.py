@@ -36,11 +36,11 @@ def generated(tmp_path_factory):
 
 def run_cli(srv: Server, *args: str) -> subprocess.CompletedProcess:
     """`aws gamelift ARGS` set up exactly as the README's first session:
-    `export AWS_SHARED_CREDENTIALS_FILE=<data-dir>/credentials AWS_REGION=us-east-1`."""
+    `export AWS_SHARED_CREDENTIALS_FILE=<data-dir>/credentials AWS_DEFAULT_REGION=us-east-1`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["AWS_SHARED_CREDENTIALS_FILE"] = str(srv.data_dir / "credentials")
     env["AWS_CONFIG_FILE"] = os.devnull
-    env["AWS_REGION"] = REGION
+    env["AWS_DEFAULT_REGION"] = REGION
     cmd = [aws_cli(), "gamelift", *args, "--endpoint-url", srv.endpoint]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
