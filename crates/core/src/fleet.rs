@@ -69,6 +69,12 @@ pub fn requested_custom_locations(input: &CreateFleetInput) -> Result<Vec<String
     if names.is_empty() {
         return Err(ApiError::invalid_request("An Anywhere fleet needs at least one custom location in Locations."));
     }
+    check_custom_locations(&names)?;
+    Ok(names)
+}
+
+/// Checks that every name is a custom location and none is listed twice.
+pub fn check_custom_locations(names: &[String]) -> Result<(), ApiError> {
     for (i, name) in names.iter().enumerate() {
         if !name.starts_with("custom-") {
             return Err(ApiError::invalid_request(format!(
@@ -79,7 +85,7 @@ pub fn requested_custom_locations(input: &CreateFleetInput) -> Result<Vec<String
             return Err(ApiError::invalid_request(format!("Location {name} is listed more than once.")));
         }
     }
-    Ok(names)
+    Ok(())
 }
 
 /// Refuses what openlift cannot create yet: any compute type but ANYWHERE (EC2 is the

@@ -12,9 +12,6 @@ use openlift_store::StoreError;
 
 use crate::app::{App, internal};
 
-/// How often a compare-and-swap is retried against concurrent writers.
-const CAS_ATTEMPTS: usize = 16;
-
 /// Reserves slots for `players` (player ID, player data) in an ACTIVE game session that
 /// accepts players: all of them or none.
 pub async fn reserve(
@@ -22,7 +19,7 @@ pub async fn reserve(
     game_session_id: &str,
     players: &[(String, Option<String>)],
 ) -> Result<Vec<PlayerSession>, ApiError> {
-    for _ in 0..CAS_ATTEMPTS {
+    for _ in 0..crate::app::CAS_ATTEMPTS {
         let found = app.store.get_game_session(game_session_id).await.map_err(internal)?;
         let current = found.ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))?;
         let mut record = current.value;
@@ -120,7 +117,7 @@ pub async fn finish(app: &App, mut player: PlayerSessionRecord, status: PlayerSe
     let game_session_id = player.game_session_id.clone().unwrap_or_default();
     player.status = Some(status);
     player.termination_time = Some(app.now());
-    for _ in 0..CAS_ATTEMPTS {
+    for _ in 0..crate::app::CAS_ATTEMPTS {
         let found = app.store.get_game_session(&game_session_id).await.map_err(internal)?;
         let Some(current) = found else {
             return app.store.update_player_session(&player, None).await.map_err(internal);

@@ -22,8 +22,6 @@ use crate::app::{App, internal};
 use crate::sdk::push::{self, Push};
 use crate::sdk::registry::ProcessInfo;
 
-/// How often a compare-and-swap update is retried against concurrent writers.
-const CAS_ATTEMPTS: usize = 16;
 /// How long a player session stays RESERVED before it times out.
 pub const RESERVATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most expired records one sweep handles, so a backlog never stalls the sweeper.
@@ -115,7 +113,7 @@ pub async fn update_session(
     game_session_id: &str,
     mut change: impl FnMut(&mut GameSessionRecord) -> Result<(), ApiError>,
 ) -> Result<GameSessionRecord, ApiError> {
-    for _ in 0..CAS_ATTEMPTS {
+    for _ in 0..crate::app::CAS_ATTEMPTS {
         let found = app.store.get_game_session(game_session_id).await.map_err(internal)?;
         let current = found.ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))?;
         let mut record = current.value;

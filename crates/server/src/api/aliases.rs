@@ -12,9 +12,6 @@ use openlift_store::{AliasFilter, StoreError, Versioned};
 use crate::api::load_fleet;
 use crate::app::{App, MAX_PAGE, internal};
 
-/// How often an UpdateAlias compare-and-swap is retried against concurrent writers.
-const CAS_ATTEMPTS: usize = 8;
-
 /// Checks a routing strategy and that a SIMPLE one points at a live fleet; `if_missing`
 /// is the error for an unknown fleet (CreateAlias declares no `NotFoundException`).
 async fn checked_strategy(
@@ -87,7 +84,7 @@ pub async fn update(app: &App, input: UpdateAliasInput) -> Result<UpdateAliasOut
         Some(s) => Some(checked_strategy(app, s, ErrorCode::NotFoundException).await?),
         None => None,
     };
-    for _ in 0..CAS_ATTEMPTS {
+    for _ in 0..crate::app::CAS_ATTEMPTS {
         let Versioned { value: mut alias, version } = existing(app, &input.alias_id).await?;
         if let Some(name) = &input.name {
             alias.name = Some(name.clone());

@@ -17,8 +17,8 @@
 //! * `FleetIds` works as in DescribeFleetAttributes: at most 100, unknown or deleted fleets
 //!   left out, `Limit`/`NextToken` ignored; without it, a page of all live fleets.
 
+use openlift_core::fleet;
 use openlift_core::records::Fleet;
-use openlift_core::{fleet, ids};
 use openlift_model::{
     ApiError, DescribeFleetCapacityInput, DescribeFleetCapacityOutput, DescribeFleetLocationCapacityInput,
     DescribeFleetLocationCapacityOutput, DescribeFleetLocationUtilizationInput, DescribeFleetLocationUtilizationOutput,
@@ -27,45 +27,11 @@ use openlift_model::{
 };
 use openlift_store::PageRequest;
 
-use crate::api::load_fleet;
+use crate::api::{load_fleet, selected_fleets};
 use crate::app::{App, MAX_PAGE, internal};
-
-/// Most fleet IDs one call may name.
-const MAX_FLEET_IDS: usize = 100;
 
 fn count(n: usize) -> Option<i32> {
     Some(i32::try_from(n).unwrap_or(i32::MAX))
-}
-
-/// The fleets a fleet-wide call asks for, and the `NextToken` to return.
-async fn selected_fleets(
-    app: &App,
-    scope: &str,
-    fleet_ids: Option<Vec<String>>,
-    limit: Option<i32>,
-    next_token: Option<&str>,
-) -> Result<(Vec<Fleet>, Option<String>), ApiError> {
-    if let Some(fleet_ids) = fleet_ids {
-        if fleet_ids.len() > MAX_FLEET_IDS {
-            return Err(ApiError::invalid_request(format!(
-                "FleetIds names {} fleets; at most {MAX_FLEET_IDS} may be given in one request.",
-                fleet_ids.len()
-            )));
-        }
-        let mut found = Vec::new();
-        for id in &fleet_ids {
-            if let Some(f) = app.store.get_fleet(ids::id_from_id_or_arn(id)).await.map_err(internal)?
-                && !fleet::is_deleted(&f.value)
-            {
-                found.push(f.value);
-            }
-        }
-        return Ok((found, None));
-    }
-    let page = app.page_request(scope, limit, next_token, MAX_PAGE)?;
-    let fleets = app.store.list_fleets(false, page).await.map_err(internal)?;
-    let next_token = app.next_token(scope, &fleets);
-    Ok((fleets.items, next_token))
 }
 
 /// The fleet and location a per-location call names.

@@ -20,15 +20,8 @@ use crate::app::{App, internal};
 /// Adds custom locations to a fleet.
 pub async fn create(app: &App, input: CreateFleetLocationsInput) -> Result<CreateFleetLocationsOutput, ApiError> {
     let names: Vec<String> = input.locations.iter().map(|l| l.location.clone()).collect();
-    for (i, name) in names.iter().enumerate() {
-        if !name.starts_with("custom-") {
-            return Err(ApiError::invalid_request(format!(
-                "Location {name} is not a custom location; Anywhere fleets run only in custom locations."
-            )));
-        }
-        if names[..i].contains(name) {
-            return Err(ApiError::invalid_request(format!("Location {name} is listed more than once.")));
-        }
+    fleet::check_custom_locations(&names)?;
+    for name in &names {
         if app.store.get_location(name).await.map_err(internal)?.is_none() {
             return Err(ApiError::not_found(format!(
                 "Location {name} not found; create it with CreateLocation first."

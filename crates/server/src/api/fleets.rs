@@ -13,11 +13,8 @@ use openlift_model::{
 };
 use openlift_store::{EventFilter, StoreError};
 
-use crate::api::{fleet_not_found, update_fleet};
+use crate::api::{fleet_not_found, selected_fleets, update_fleet};
 use crate::app::{App, MAX_PAGE, internal};
-
-/// Most fleet IDs one DescribeFleetAttributes call may name.
-const MAX_FLEET_IDS: usize = 100;
 
 /// Creates an Anywhere fleet, ACTIVE at once, in the home Region and its custom locations.
 pub async fn create(app: &App, input: CreateFleetInput) -> Result<CreateFleetOutput, ApiError> {
@@ -47,30 +44,11 @@ pub async fn describe_attributes(
     app: &App,
     input: DescribeFleetAttributesInput,
 ) -> Result<DescribeFleetAttributesOutput, ApiError> {
-    if let Some(fleet_ids) = input.fleet_ids {
-        if fleet_ids.len() > MAX_FLEET_IDS {
-            return Err(ApiError::invalid_request(format!(
-                "FleetIds names {} fleets; at most {MAX_FLEET_IDS} may be given in one request.",
-                fleet_ids.len()
-            )));
-        }
-        let mut found = Vec::new();
-        for id in &fleet_ids {
-            let id = ids::id_from_id_or_arn(id);
-            if let Some(f) = app.store.get_fleet(id).await.map_err(internal)?
-                && !fleet::is_deleted(&f.value)
-            {
-                found.push(f.value.attributes);
-            }
-        }
-        return Ok(DescribeFleetAttributesOutput { fleet_attributes: Some(found), next_token: None });
-    }
-    let scope = "DescribeFleetAttributes";
-    let page = app.page_request(scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
-    let fleets = app.store.list_fleets(false, page).await.map_err(internal)?;
-    let next_token = app.next_token(scope, &fleets);
+    let (fleets, next_token) =
+        selected_fleets(app, "DescribeFleetAttributes", input.fleet_ids, input.limit, input.next_token.as_deref())
+            .await?;
     Ok(DescribeFleetAttributesOutput {
-        fleet_attributes: Some(fleets.items.into_iter().map(|f| f.attributes).collect()),
+        fleet_attributes: Some(fleets.into_iter().map(|f| f.attributes).collect()),
         next_token,
     })
 }

@@ -24,9 +24,6 @@ use openlift_store::{StoreError, Versioned};
 
 use crate::app::{App, internal};
 
-/// How often a compare-and-swap update is retried when another writer got there first.
-const CAS_ATTEMPTS: usize = 8;
-
 /// Runs `op` on `input`, returning the encoded output.
 pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, ApiError> {
     use Operation as O;
@@ -181,6 +178,42 @@ where
     Ok(Value::Map(Vec::new()))
 }
 
+/// Most fleet IDs one fleet-wide describe call may name.
+const MAX_FLEET_IDS: usize = 100;
+
+/// The fleets a fleet-wide describe call asks for, and the `NextToken` to return: the named
+/// fleets in the order asked (at most 100, unknown or deleted ones left out, `Limit` and
+/// `NextToken` ignored), or a page of all live fleets.
+pub(crate) async fn selected_fleets(
+    app: &App,
+    scope: &str,
+    fleet_ids: Option<Vec<String>>,
+    limit: Option<i32>,
+    next_token: Option<&str>,
+) -> Result<(Vec<Fleet>, Option<String>), ApiError> {
+    if let Some(fleet_ids) = fleet_ids {
+        if fleet_ids.len() > MAX_FLEET_IDS {
+            return Err(ApiError::invalid_request(format!(
+                "FleetIds names {} fleets; at most {MAX_FLEET_IDS} may be given in one request.",
+                fleet_ids.len()
+            )));
+        }
+        let mut found = Vec::new();
+        for id in &fleet_ids {
+            if let Some(f) = app.store.get_fleet(ids::id_from_id_or_arn(id)).await.map_err(internal)?
+                && !openlift_core::fleet::is_deleted(&f.value)
+            {
+                found.push(f.value);
+            }
+        }
+        return Ok((found, None));
+    }
+    let page = app.page_request(scope, limit, next_token, crate::app::MAX_PAGE)?;
+    let fleets = app.store.list_fleets(false, page).await.map_err(internal)?;
+    let next_token = app.next_token(scope, &fleets);
+    Ok((fleets.items, next_token))
+}
+
 /// `NotFoundException` for a fleet that does not exist (or was deleted).
 pub fn fleet_not_found(fleet_id: &str) -> ApiError {
     ApiError::not_found(format!("Fleet {fleet_id} not found."))
@@ -205,7 +238,7 @@ pub async fn update_fleet(
     mut change: impl FnMut(&mut Fleet) -> Result<Vec<FleetEvent>, ApiError>,
 ) -> Result<Fleet, ApiError> {
     let _guard = app.locks.lock(&format!("fleet|{}", ids::id_from_id_or_arn(fleet_id_or_arn))).await;
-    for _ in 0..CAS_ATTEMPTS {
+    for _ in 0..crate::app::CAS_ATTEMPTS {
         let Versioned { value: mut fleet, version } =
             load_fleet(app, fleet_id_or_arn, ErrorCode::NotFoundException).await?;
         let events = change(&mut fleet)?;
