@@ -103,3 +103,16 @@ impl GameSessionRecord {
 
 /// A player session, exactly as DescribePlayerSessions reports it.
 pub type PlayerSessionRecord = PlayerSession;
+
+/// The log files of one server process, kept for GetGameSessionLogUrl.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessLogs {
+    /// The server process they came from.
+    pub process_id: String,
+    /// Its fleet.
+    pub fleet_id: String,
+    /// When the control plane received them; retention counts from here.
+    pub stored_at: Timestamp,
+    /// The files as one zip archive, served as is.
+    pub archive: Vec<u8>,
+}

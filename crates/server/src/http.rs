@@ -20,7 +20,7 @@ use openlift_protocol::{response, sigv4};
 use tracing::Instrument;
 
 use crate::app::App;
-use crate::{api, sdk};
+use crate::{api, logs, sdk};
 
 /// Largest request body accepted; GameLift inputs are far smaller.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -35,6 +35,9 @@ pub fn router(app: Arc<App>) -> Router {
 async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     if sdk::is_websocket_upgrade(&request) {
         return sdk::upgrade(app, request).await;
+    }
+    if logs::is_download(request.method(), request.uri().path()) {
+        return logs::download(&app, request.uri().path(), request.uri().query()).await;
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();

@@ -11,6 +11,7 @@ pub mod config;
 pub mod credentials;
 mod http;
 pub mod locks;
+pub mod logs;
 mod players;
 pub mod sdk;
 mod sessions;

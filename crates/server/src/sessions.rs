@@ -185,7 +185,7 @@ pub async fn process_ended(app: &App, info: &ProcessInfo) {
 
 /// Applies the clock-driven rules once: sessions not activated in time end with the fleet
 /// event `GAME_SESSION_ACTIVATION_TIMEOUT`, RESERVED player sessions older than 60 s time
-/// out, and records that ended more than 30 days ago are deleted.
+/// out, records that ended more than 30 days ago are deleted, and logs older than 14 days.
 pub async fn sweep(app: &App) -> Result<(), ApiError> {
     let now = app.now();
     let filter = GameSessionFilter {
@@ -224,6 +224,7 @@ pub async fn sweep(app: &App) -> Result<(), ApiError> {
     }
     expire_reservations(app, now).await?;
     app.store.purge_game_sessions(now.minus(game_session::RETENTION)).await.map_err(internal)?;
+    crate::logs::purge(app, now).await?;
     Ok(())
 }
 

@@ -364,3 +364,101 @@ async fn capacity_operations_follow_the_fleet_ids_and_location_rules() {
     assert!(missing.unwrap_err().into_service_error().is_not_found_exception());
     h.stop().await;
 }
+
+/// `GET`s `url` over a plain TCP connection: the status code and the body.
+async fn http_get(url: &str) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, path) = rest.split_at(rest.find('/').expect("a path"));
+    let mut stream = tokio::net::TcpStream::connect(authority).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a header block") + 4;
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status code");
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(&response[split..])
+    } else {
+        response[split..].to_vec()
+    };
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").expect("a chunk size line");
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 2 + size + 2..];
+    }
+}
+
+#[tokio::test]
+async fn logs_of_an_ended_session_download_from_a_url_that_expires_and_are_kept_fourteen_days() {
+    use openlift_server::logs::{self, LogFile};
+    let h = Harness::start().await;
+    let compute = h.fleet_with_compute("host-1").await;
+    let mut game = ready_game(&h, &compute, true, Duration::from_secs(60)).await;
+    h.wait_for(&game.process_id, "activation", |i| i.status == ProcessStatus::Active).await;
+    let created = h.gamelift.create_game_session().fleet_id(&compute.fleet_id).location(LOCATION);
+    let created = created.maximum_player_session_count(2).send().await.expect("CreateGameSession");
+    let game_session_id = created.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned();
+    tokio::time::timeout(WAIT, game.sessions.recv()).await.expect("CreateGameSession push");
+
+    let not_yet = h.gamelift.get_game_session_log_url().game_session_id(&game_session_id).send().await;
+    let not_yet = not_yet.unwrap_err().into_service_error();
+    assert!(not_yet.is_not_found_exception(), "no logs before the process ends: {not_yet:?}");
+    assert!(not_yet.meta().message().unwrap_or_default().contains(&game_session_id), "{not_yet:?}");
+
+    game.sdk.process_ending().await.expect("ProcessEnding");
+    let files = vec![
+        LogFile { name: "/local/game/logs/server.log".into(), content: b"match started\nmatch over\n".to_vec() },
+        LogFile { name: "stdout.log".into(), content: vec![b'x'; 10_000] },
+    ];
+    logs::ingest(&h.app, &compute.fleet_id, &game.process_id, files).await.expect("ingest");
+    let too_big = vec![LogFile { name: "huge.log".into(), content: vec![0; logs::MAX_LOG_BYTES + 1] }];
+    let refused = logs::ingest(&h.app, &compute.fleet_id, &game.process_id, too_big).await.unwrap_err();
+    assert_eq!(refused.code.as_str(), "LimitExceededException");
+
+    let url = h.gamelift.get_game_session_log_url().game_session_id(&game_session_id).send().await.unwrap();
+    let url = url.pre_signed_url().expect("PreSignedUrl").to_owned();
+    assert!(url.starts_with(&format!("http://{}/openlift/logs/", h.addr)), "{url}");
+    let (status, body) = http_get(&url).await;
+    assert_eq!(status, 200);
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(body)).expect("a zip archive");
+    let mut server_log = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("local/game/logs/server.log").unwrap(), &mut server_log)
+        .unwrap();
+    assert_eq!(server_log, "match started\nmatch over\n");
+    assert_eq!(archive.by_name("stdout.log").unwrap().size(), 10_000);
+
+    let tampered = url.replace(&game.process_id, "another-process");
+    assert_eq!(http_get(&tampered).await.0, 403, "the token is bound to its process");
+    assert_eq!(http_get(&url[..url.len() - 2]).await.0, 403, "an altered token is refused");
+    h.clock.advance(logs::URL_LIFETIME + Duration::from_secs(1));
+    assert_eq!(http_get(&url).await.0, 403, "the URL expires after 15 minutes");
+
+    // The client signs with the real time, now more than the SigV4 skew behind the
+    // server's clock: call the operation's handler directly from here on.
+    let ask = || openlift_model::GetGameSessionLogUrlInput { game_session_id: game_session_id.clone() };
+    let fresh = logs::url(&h.app, ask()).await.expect("a fresh URL");
+    assert_eq!(http_get(&fresh.pre_signed_url.unwrap()).await.0, 200, "a new URL works again");
+    h.clock.advance(logs::RETENTION);
+    let gone = logs::url(&h.app, ask()).await.unwrap_err();
+    assert_eq!(gone.code.as_str(), "NotFoundException", "logs are kept 14 days");
+    let deadline = std::time::Instant::now() + WAIT;
+    while h.app.store.get_process_logs(&game.process_id).await.unwrap().is_some() {
+        assert!(std::time::Instant::now() < deadline, "the sweep deletes logs past retention");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let unknown = openlift_model::GetGameSessionLogUrlInput { game_session_id: "gsess-unknown".into() };
+    assert_eq!(logs::url(&h.app, unknown).await.unwrap_err().code.as_str(), "NotFoundException");
+    game.sdk.destroy().await;
+    h.stop().await;
+}

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use openlift_core::records::{
     AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
+    ProcessLogs,
 };
 use openlift_model::{Tag, Timestamp};
 
@@ -261,4 +262,12 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the game sessions that ended (`TerminationTime`) before `ended_before`,
     /// with their player sessions (30-day retention); returns how many game sessions went.
     async fn purge_game_sessions(&self, ended_before: Timestamp) -> Result<usize, StoreError>;
+
+    /// Stores the log archive of a server process, replacing any earlier one.
+    async fn put_process_logs(&self, logs: &ProcessLogs) -> Result<(), StoreError>;
+    /// The log archive of a server process.
+    async fn get_process_logs(&self, process_id: &str) -> Result<Option<ProcessLogs>, StoreError>;
+    /// Deletes the log archives stored before `stored_before` (14-day retention); returns
+    /// how many went.
+    async fn purge_process_logs(&self, stored_before: Timestamp) -> Result<usize, StoreError>;
 }

@@ -58,4 +58,5 @@ conformance!(
     concurrent_add_player_sessions,
     concurrent_creates_all_commit,
     concurrent_creates_with_duplicates,
+    process_logs,
 );

@@ -63,6 +63,7 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         O::SearchGameSessions => call(app, input, game_sessions::search).await,
         O::UpdateGameSession => call(app, input, game_sessions::update).await,
         O::TerminateGameSession => call(app, input, game_sessions::terminate).await,
+        O::GetGameSessionLogUrl => call(app, input, crate::logs::url).await,
         O::CreatePlayerSession => call(app, input, player_sessions::create_one).await,
         O::CreatePlayerSessions => call(app, input, player_sessions::create_many).await,
         O::DescribePlayerSessions => call(app, input, player_sessions::describe).await,
@@ -114,7 +115,6 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
         | O::DescribeVpcPeeringAuthorizations
         | O::DescribeVpcPeeringConnections
         | O::GetComputeAccess
-        | O::GetGameSessionLogUrl
         | O::GetInstanceAccess
         | O::GetPlayerConnectionDetails
         | O::ListBuilds

@@ -18,6 +18,7 @@ const MIGRATION_LOCK: i64 = 0x6f70_656e_6c69_6674;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "game_sessions", include_str!("../../migrations/postgres/0002_game_sessions.sql")),
+    (3, "process_logs", include_str!("../../migrations/postgres/0003_process_logs.sql")),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use openlift_core::records::{
     AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
+    ProcessLogs,
 };
 use openlift_model::{Tag, Timestamp};
 use serde::de::DeserializeOwned;
@@ -323,5 +324,45 @@ impl Store for PostgresStore {
 
     async fn purge_game_sessions(&self, ended_before: Timestamp) -> Result<usize, StoreError> {
         sessions::purge(&self.pool, ended_before.as_millis()).await
+    }
+
+    async fn put_process_logs(&self, logs: &ProcessLogs) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO process_logs (process_id, fleet_id, stored_at, archive) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (process_id) DO UPDATE SET fleet_id = EXCLUDED.fleet_id, stored_at = EXCLUDED.stored_at, \
+             archive = EXCLUDED.archive",
+        )
+        .bind(&logs.process_id)
+        .bind(&logs.fleet_id)
+        .bind(logs.stored_at.as_millis())
+        .bind(&logs.archive)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn get_process_logs(&self, process_id: &str) -> Result<Option<ProcessLogs>, StoreError> {
+        let row: Option<(String, i64, Vec<u8>)> =
+            sqlx::query_as("SELECT fleet_id, stored_at, archive FROM process_logs WHERE process_id = $1")
+                .bind(process_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(row.map(|(fleet_id, stored_at, archive)| ProcessLogs {
+            process_id: process_id.to_owned(),
+            fleet_id,
+            stored_at: Timestamp::from_millis(stored_at),
+            archive,
+        }))
+    }
+
+    async fn purge_process_logs(&self, stored_before: Timestamp) -> Result<usize, StoreError> {
+        let done = sqlx::query("DELETE FROM process_logs WHERE stored_at < $1")
+            .bind(stored_before.as_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
     }
 }

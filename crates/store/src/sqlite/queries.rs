@@ -2,7 +2,8 @@
 //! Writes run inside the writer's transaction (see `writer`), so they neither
 //! begin nor commit; returning `Err` undoes everything the function did.
 
-use openlift_model::Tag;
+use openlift_core::records::ProcessLogs;
+use openlift_model::{Tag, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::common::{AliasRow, EventRow, FleetRow, backend, fetch_limit};
@@ -355,4 +356,30 @@ pub(super) fn untag_resource(conn: &Connection, arn: &str, keys: Option<&[String
         }
     }
     Ok(())
+}
+
+/// Stores a process's log archive, replacing any earlier one.
+pub(super) fn put_process_logs(conn: &Connection, logs: &ProcessLogs) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO process_logs (process_id, fleet_id, stored_at, archive) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (process_id) DO UPDATE SET fleet_id = excluded.fleet_id, stored_at = excluded.stored_at, \
+         archive = excluded.archive",
+        params![logs.process_id, logs.fleet_id, logs.stored_at.as_millis(), logs.archive],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// A process's log archive.
+pub(super) fn process_logs(conn: &Connection, process_id: &str) -> Result<Option<ProcessLogs>, StoreError> {
+    conn.query_row("SELECT fleet_id, stored_at, archive FROM process_logs WHERE process_id = ?1", [process_id], |r| {
+        Ok(ProcessLogs {
+            process_id: process_id.to_owned(),
+            fleet_id: r.get(0)?,
+            stored_at: Timestamp::from_millis(r.get(1)?),
+            archive: r.get(2)?,
+        })
+    })
+    .optional()
+    .map_err(backend)
 }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use openlift_core::records::{
     AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
+    ProcessLogs,
 };
 use openlift_model::{Tag, Timestamp};
 
@@ -287,5 +288,23 @@ impl Store for SqliteStore {
 
     async fn purge_game_sessions(&self, ended_before: Timestamp) -> Result<usize, StoreError> {
         self.write(move |c| sessions::purge(c, ended_before.as_millis())).await
+    }
+
+    async fn put_process_logs(&self, logs: &ProcessLogs) -> Result<(), StoreError> {
+        let logs = logs.clone();
+        self.write(move |c| queries::put_process_logs(c, &logs)).await
+    }
+
+    async fn get_process_logs(&self, process_id: &str) -> Result<Option<ProcessLogs>, StoreError> {
+        let id = process_id.to_owned();
+        self.read(move |c| queries::process_logs(c, &id)).await
+    }
+
+    async fn purge_process_logs(&self, stored_before: Timestamp) -> Result<usize, StoreError> {
+        self.write(move |c| {
+            c.execute("DELETE FROM process_logs WHERE stored_at < ?1", [stored_before.as_millis()])
+                .map_err(crate::common::backend)
+        })
+        .await
     }
 }

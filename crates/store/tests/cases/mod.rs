@@ -9,6 +9,7 @@ mod fleets;
 mod game_sessions;
 mod group_commit;
 mod player_sessions;
+mod process_logs;
 
 pub use aliases::*;
 pub use basics::*;
@@ -18,6 +19,7 @@ pub use fleets::*;
 pub use game_sessions::*;
 pub use group_commit::*;
 pub use player_sessions::*;
+pub use process_logs::*;
 
 use openlift_store::PageRequest;
 
