@@ -116,3 +116,39 @@ pub struct ProcessLogs {
     /// The files as one zip archive, served as is.
     pub archive: Vec<u8>,
 }
+
+/// A ready server process as the control plane keeps it durably, so that a restarted
+/// control plane knows the processes that reconnect: SDKs never repeat `ProcessReady`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ServerProcessRecord {
+    /// The process ID (`pID`).
+    pub process_id: String,
+    /// Its fleet.
+    pub fleet_id: String,
+    /// Its compute.
+    pub compute_name: String,
+    /// The compute's fleet location.
+    pub location: String,
+    /// The certificate path registered with the compute.
+    pub certificate_path: Option<String>,
+    /// `sdkLanguage` of its connection.
+    pub sdk_language: String,
+    /// `sdkVersion` of its connection.
+    pub sdk_version: String,
+    /// `SdkToolName` of `ActivateServerProcess`.
+    pub sdk_tool_name: Option<String>,
+    /// `SdkToolVersion` of `ActivateServerProcess`.
+    pub sdk_tool_version: Option<String>,
+    /// The port players connect to.
+    pub port: Option<u16>,
+    /// The log paths it reported.
+    pub log_paths: Vec<String>,
+    /// When it first connected.
+    pub connected_at: Timestamp,
+    /// When it became ready.
+    pub activated_at: Timestamp,
+    /// Digests of the auth tokens its connections presented, which its reconnects may
+    /// keep presenting after they expire.
+    pub token_digests: Vec<String>,
+}

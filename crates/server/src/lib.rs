@@ -77,7 +77,8 @@ pub struct Server {
 
 impl Server {
     /// Loads credentials and the TLS certificate (generating them on first start), opens
-    /// the store and assembles the state; `addr` is where the server will listen.
+    /// the store, assembles the state and restores the ready server processes recorded
+    /// before a restart; `addr` is where the server will listen.
     pub async fn build(config: Config, addr: SocketAddr, clock: Arc<dyn Clock>) -> Result<Self, ServeError> {
         let sdk_endpoint = config.sdk_endpoint.clone().unwrap_or_else(|| format!("ws://{addr}"));
         let data_dir = config.data_dir.clone();
@@ -114,6 +115,7 @@ impl Server {
             sdk: sdk::SdkEndpoint::new(config.process_heartbeat_timeout),
             locks: locks::KeyedLocks::default(),
         };
+        sdk::durable::restore(&app).await?;
         Ok(Server { app: Arc::new(app), tls })
     }
 

@@ -173,8 +173,10 @@ pub async fn activated(app: &App, game_session_id: &str) -> Result<(), ApiError>
     Ok(())
 }
 
-/// A process ended (ProcessEnding, unhealthy, terminated): its game session ends with it.
+/// A process ended (ProcessEnding, unhealthy, terminated): it is forgotten, and its game
+/// session ends with it.
 pub async fn process_ended(app: &App, info: &ProcessInfo) {
+    crate::sdk::durable::forget(app, info).await;
     let Some(slot) = &info.game_session else { return };
     if let Err(e) = end_session(app, &slot.game_session_id, None).await
         && e.code != ErrorCode::NotFoundException

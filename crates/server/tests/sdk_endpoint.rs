@@ -462,3 +462,57 @@ async fn logs_of_an_ended_session_download_from_a_url_that_expires_and_are_kept_
     game.sdk.destroy().await;
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_control_plane_restart_keeps_ready_processes_and_their_game_sessions() {
+    let mut h = Harness::start().await;
+    let compute = h.fleet_with_compute("host-1").await;
+    let process_id = uuid::Uuid::new_v4().to_string();
+    let sdk = GameLiftServer::init(params(&h, &compute, &process_id), options(Duration::from_secs(60), 100)).await;
+    let sdk = sdk.expect("InitSDK");
+    let (sessions_tx, mut sessions) = mpsc::unbounded_channel();
+    let terminated = Arc::new(Notify::new());
+    let game = Game { sdk: sdk.clone(), healthy: true, terminated: terminated.clone(), sessions: sessions_tx };
+    sdk.process_ready(ProcessParameters { port: 7777, log_paths: vec![] }, game).await.expect("ProcessReady");
+    let created = h.gamelift.create_game_session().fleet_id(&compute.fleet_id).location(LOCATION);
+    let created = created.maximum_player_session_count(2).send().await.expect("CreateGameSession");
+    let game_session_id = created.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned();
+    tokio::time::timeout(WAIT, sessions.recv()).await.expect("CreateGameSession push");
+    let host = process_id.clone();
+    h.wait_for(&host, "ActivateGameSession", |i| i.game_session.as_ref().is_some_and(|s| s.activated)).await;
+    let busy = uuid::Uuid::new_v4().to_string();
+    let other = GameLiftServer::init(params(&h, &compute, &busy), options(Duration::from_secs(60), 100)).await;
+    let other = other.expect("InitSDK");
+    let (other_tx, _other_sessions) = mpsc::unbounded_channel();
+    let idle = Game { sdk: other.clone(), healthy: true, terminated: Arc::new(Notify::new()), sessions: other_tx };
+    other.process_ready(ProcessParameters { port: 7778, log_paths: vec![] }, idle).await.expect("ProcessReady");
+    other.process_ending().await.expect("ProcessEnding of a second process");
+    other.destroy().await;
+
+    h.restart().await;
+    let info = h.wait_for(&host, "the reconnect after the restart", |i| i.connections == 1).await;
+    assert_eq!((info.status, info.port), (ProcessStatus::Active, Some(7777)), "readiness survived");
+    assert_eq!(
+        info.game_session.as_ref().map(|s| (s.game_session_id.as_str(), s.activated)),
+        Some((game_session_id.as_str(), true))
+    );
+    assert!(h.app.sdk.processes.get(&busy).is_none(), "an ended process is not restored");
+    let described = h.gamelift.describe_game_sessions().game_session_id(&game_session_id).send().await.unwrap();
+    assert_eq!(described.game_sessions()[0].status(), Some(&GameSessionStatus::Active));
+
+    let player = h.gamelift.create_player_session().game_session_id(&game_session_id).player_id("ana");
+    let player = player.send().await.expect("CreatePlayerSession after the restart");
+    let player_session_id = player.player_session().and_then(|p| p.player_session_id()).unwrap().to_owned();
+    sdk.accept_player_session(&player_session_id).await.expect("AcceptPlayerSession after the restart");
+    let full = h.gamelift.create_game_session().fleet_id(&compute.fleet_id).location(LOCATION);
+    let full = full.maximum_player_session_count(2).send().await.unwrap_err().into_service_error();
+    assert!(full.is_fleet_capacity_exceeded_exception(), "the restored process still hosts its session: {full:?}");
+
+    sdk.process_ending().await.expect("ProcessEnding");
+    let described = h.gamelift.describe_game_sessions().game_session_id(&game_session_id).send().await.unwrap();
+    assert_eq!(described.game_sessions()[0].status(), Some(&GameSessionStatus::Terminated));
+    h.restart().await;
+    assert!(h.app.sdk.processes.get(&host).is_none(), "an ended process is forgotten");
+    sdk.destroy().await;
+    h.stop().await;
+}

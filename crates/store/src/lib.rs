@@ -15,7 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use openlift_core::records::{
     AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
-    ProcessLogs,
+    ProcessLogs, ServerProcessRecord,
 };
 use openlift_model::{Tag, Timestamp};
 
@@ -270,4 +270,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the log archives stored before `stored_before` (14-day retention); returns
     /// how many went.
     async fn purge_process_logs(&self, stored_before: Timestamp) -> Result<usize, StoreError>;
+
+    /// Records a ready server process, replacing an earlier record of it.
+    async fn put_server_process(&self, process: &ServerProcessRecord) -> Result<(), StoreError>;
+    /// Forgets a server process that ended (absent ones are ignored).
+    async fn delete_server_process(&self, process_id: &str) -> Result<(), StoreError>;
+    /// Every recorded server process, in process ID order.
+    async fn list_server_processes(&self) -> Result<Vec<ServerProcessRecord>, StoreError>;
 }

@@ -59,4 +59,5 @@ conformance!(
     concurrent_creates_all_commit,
     concurrent_creates_with_duplicates,
     process_logs,
+    server_processes,
 );

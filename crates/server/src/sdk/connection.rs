@@ -211,6 +211,18 @@ async fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bo
         },
         None => Err(Failure::bad_request("Action is missing.")),
     };
+    let outcome = match outcome {
+        Ok(fields) if action == Some("ActivateServerProcess") => {
+            match super::durable::remember(app, caller.process_id).await {
+                Ok(()) => Ok(fields),
+                Err(error) => {
+                    tracing::error!(process_id = %caller.process_id, %error, "could not record the ready process");
+                    Err(Failure::internal())
+                }
+            }
+        }
+        other => other,
+    };
     if let Err(failure) = &outcome {
         tracing::info!(process_id = %caller.process_id, action = ?action, request_id = %inbound.request_id,
             status = failure.status, message = %failure.message, "sdk request refused");

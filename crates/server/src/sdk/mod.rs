@@ -14,6 +14,7 @@
 pub(crate) mod accept;
 mod auth;
 mod connection;
+pub mod durable;
 mod handlers;
 mod messages;
 mod process;

@@ -409,6 +409,9 @@ impl Registry {
 #[path = "registry_placement.rs"]
 mod placement;
 
+#[path = "registry_restore.rs"]
+mod restore;
+
 #[cfg(test)]
 #[path = "registry_tests.rs"]
 mod tests;

@@ -47,9 +47,42 @@ pub struct Harness {
     pub clock: Arc<ManualClock>,
     /// A control-plane client.
     pub gamelift: aws_sdk_gamelift::Client,
+    heartbeat_timeout: Duration,
     shutdown: CancellationToken,
     task: Option<JoinHandle<()>>,
-    _data_dir: tempfile::TempDir,
+    data_dir: tempfile::TempDir,
+}
+
+/// Builds and runs a server on `listener` with its data in `data_dir`.
+async fn launch(
+    listener: TcpListener,
+    data_dir: &std::path::Path,
+    heartbeat_timeout: Duration,
+    clock: Arc<ManualClock>,
+) -> (Arc<App>, CancellationToken, JoinHandle<()>) {
+    let addr = listener.local_addr().expect("listener address");
+    let config = Config {
+        listen: addr,
+        data_dir: data_dir.to_owned(),
+        region: REGION.into(),
+        account_id: "111122223333".into(),
+        database_url: None,
+        credentials: vec![CredentialEntry {
+            access_key_id: ACCESS_KEY_ID.into(),
+            secret_access_key: SECRET_ACCESS_KEY.into(),
+        }],
+        sdk_endpoint: None,
+        tls_cert: None,
+        tls_key: None,
+        process_heartbeat_timeout: heartbeat_timeout,
+    };
+    let injected: Arc<dyn Clock> = clock;
+    let server = openlift_server::Server::build(config, addr, injected).await.expect("server builds");
+    let app = server.app().clone();
+    let shutdown = CancellationToken::new();
+    let token = shutdown.clone();
+    let task = tokio::spawn(async move { server.run(listener, token).await.expect("server runs") });
+    (app, shutdown, task)
 }
 
 /// A registered compute and an auth token for it.
@@ -80,28 +113,8 @@ impl Harness {
         let data_dir = tempfile::tempdir().expect("temporary data dir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("listener address");
-        let config = Config {
-            listen: addr,
-            data_dir: data_dir.path().to_owned(),
-            region: REGION.into(),
-            account_id: "111122223333".into(),
-            database_url: None,
-            credentials: vec![CredentialEntry {
-                access_key_id: ACCESS_KEY_ID.into(),
-                secret_access_key: SECRET_ACCESS_KEY.into(),
-            }],
-            sdk_endpoint: None,
-            tls_cert: None,
-            tls_key: None,
-            process_heartbeat_timeout: heartbeat_timeout,
-        };
         let clock = Arc::new(ManualClock::new(near_now()));
-        let injected: Arc<dyn Clock> = clock.clone();
-        let server = openlift_server::Server::build(config, addr, injected).await.expect("server builds");
-        let app = server.app().clone();
-        let shutdown = CancellationToken::new();
-        let token = shutdown.clone();
-        let task = tokio::spawn(async move { server.run(listener, token).await.expect("server runs") });
+        let (app, shutdown, task) = launch(listener, data_dir.path(), heartbeat_timeout, clock.clone()).await;
         let gamelift = aws_sdk_gamelift::Client::from_conf(
             aws_sdk_gamelift::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
@@ -111,7 +124,20 @@ impl Harness {
                 .http_client(aws_smithy_http_client::Builder::new().build_http())
                 .build(),
         );
-        Harness { app, addr, clock, gamelift, shutdown, task: Some(task), _data_dir: data_dir }
+        Harness { app, addr, clock, gamelift, heartbeat_timeout, shutdown, task: Some(task), data_dir }
+    }
+
+    /// Stops the server and starts a new one on the same address, data and clock, as a
+    /// control-plane restart does.
+    pub async fn restart(&mut self) {
+        self.shutdown.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        let listener = TcpListener::bind(self.addr).await.expect("bind the same address again");
+        let (app, shutdown, task) =
+            launch(listener, self.data_dir.path(), self.heartbeat_timeout, self.clock.clone()).await;
+        (self.app, self.shutdown, self.task) = (app, shutdown, Some(task));
     }
 
     /// The SDK endpoint URL RegisterCompute returns.

@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
     (2, "game_sessions", include_str!("../../migrations/postgres/0002_game_sessions.sql")),
     (3, "process_logs", include_str!("../../migrations/postgres/0003_process_logs.sql")),
+    (4, "server_processes", include_str!("../../migrations/postgres/0004_server_processes.sql")),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.

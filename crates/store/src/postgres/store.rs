@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use openlift_core::records::{
     AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
-    ProcessLogs,
+    ProcessLogs, ServerProcessRecord,
 };
 use openlift_model::{Tag, Timestamp};
 use serde::de::DeserializeOwned;
@@ -364,5 +364,35 @@ impl Store for PostgresStore {
             .await
             .map_err(backend)?;
         Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
+    }
+
+    async fn put_server_process(&self, process: &ServerProcessRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO server_processes (process_id, doc) VALUES ($1, $2) \
+             ON CONFLICT (process_id) DO UPDATE SET doc = EXCLUDED.doc",
+        )
+        .bind(&process.process_id)
+        .bind(to_doc(process)?)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn delete_server_process(&self, process_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM server_processes WHERE process_id = $1")
+            .bind(process_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_server_processes(&self) -> Result<Vec<ServerProcessRecord>, StoreError> {
+        let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM server_processes ORDER BY process_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        docs.iter().map(|d| from_doc(d)).collect()
     }
 }

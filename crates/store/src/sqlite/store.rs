@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use openlift_core::records::{
     AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
-    ProcessLogs,
+    ProcessLogs, ServerProcessRecord,
 };
 use openlift_model::{Tag, Timestamp};
 
@@ -306,5 +306,42 @@ impl Store for SqliteStore {
                 .map_err(crate::common::backend)
         })
         .await
+    }
+
+    async fn put_server_process(&self, process: &ServerProcessRecord) -> Result<(), StoreError> {
+        let (id, doc) = (process.process_id.clone(), to_doc(process)?);
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO server_processes (process_id, doc) VALUES (?1, ?2) \
+                 ON CONFLICT (process_id) DO UPDATE SET doc = excluded.doc",
+                [&id, &doc],
+            )
+            .map(drop)
+            .map_err(crate::common::backend)
+        })
+        .await
+    }
+
+    async fn delete_server_process(&self, process_id: &str) -> Result<(), StoreError> {
+        let id = process_id.to_owned();
+        self.write(move |c| {
+            c.execute("DELETE FROM server_processes WHERE process_id = ?1", [&id])
+                .map(drop)
+                .map_err(crate::common::backend)
+        })
+        .await
+    }
+
+    async fn list_server_processes(&self) -> Result<Vec<ServerProcessRecord>, StoreError> {
+        let docs = self
+            .read(|c| {
+                let mut stmt = c
+                    .prepare("SELECT doc FROM server_processes ORDER BY process_id")
+                    .map_err(crate::common::backend)?;
+                let docs = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(crate::common::backend)?;
+                docs.collect::<Result<Vec<_>, _>>().map_err(crate::common::backend)
+            })
+            .await?;
+        docs.iter().map(|d| from_doc(d)).collect()
     }
 }

@@ -10,6 +10,7 @@ mod game_sessions;
 mod group_commit;
 mod player_sessions;
 mod process_logs;
+mod server_processes;
 
 pub use aliases::*;
 pub use basics::*;
@@ -20,6 +21,7 @@ pub use game_sessions::*;
 pub use group_commit::*;
 pub use player_sessions::*;
 pub use process_logs::*;
+pub use server_processes::*;
 
 use openlift_store::PageRequest;
 
