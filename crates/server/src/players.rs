@@ -11,6 +11,7 @@ use openlift_model::{
 use openlift_store::StoreError;
 
 use crate::app::{App, internal};
+use crate::sessions::RESERVATION_TIMEOUT;
 
 /// Reserves slots for `players` (player ID, player data) in an ACTIVE game session that
 /// accepts players: all of them or none.
@@ -80,8 +81,20 @@ pub async fn reserve(
 }
 
 /// `AcceptPlayerSession`: a RESERVED player of this game session connected; it becomes ACTIVE.
+///
+/// A reservation older than [`RESERVATION_TIMEOUT`] has timed out even if the sweep has not
+/// got to it yet: it is ended as TIMEDOUT here and refused.
 pub async fn accept(app: &App, game_session_id: &str, player_session_id: &str) -> Result<(), ApiError> {
     let mut player = player_of(app, game_session_id, player_session_id).await?;
+    let now = app.now();
+    let expired = player.creation_time.is_some_and(|created| created.plus(RESERVATION_TIMEOUT) <= now);
+    if player.status == Some(PlayerSessionStatus::Reserved) && expired {
+        finish(app, player, PlayerSessionStatus::Timedout).await?;
+        return Err(ApiError::invalid_request(format!(
+            "Player session {player_session_id} was not accepted within {} seconds and has timed out.",
+            RESERVATION_TIMEOUT.as_secs()
+        )));
+    }
     if player.status != Some(PlayerSessionStatus::Reserved) {
         return Err(ApiError::invalid_request(format!(
             "Player session {player_session_id} is {} and cannot be accepted.",
@@ -113,12 +126,24 @@ async fn player_of(app: &App, game_session_id: &str, player_session_id: &str) ->
 
 /// Ends a RESERVED or ACTIVE player session with `status` (COMPLETED or TIMEDOUT) and frees
 /// its slot in the same transaction.
-pub async fn finish(app: &App, mut player: PlayerSessionRecord, status: PlayerSessionStatus) -> Result<(), ApiError> {
+///
+/// The player is read again after the game session on every attempt: a competing end
+/// (the sweep timing it out while the process removes it) commits through the same
+/// game-session version, so whichever comes second sees the player ended and frees nothing.
+pub async fn finish(app: &App, player: PlayerSessionRecord, status: PlayerSessionStatus) -> Result<(), ApiError> {
     let game_session_id = player.game_session_id.clone().unwrap_or_default();
-    player.status = Some(status);
-    player.termination_time = Some(app.now());
+    let player_session_id = player.player_session_id.clone().unwrap_or_default();
+    let now = app.now();
     for _ in 0..crate::app::CAS_ATTEMPTS {
         let found = app.store.get_game_session(&game_session_id).await.map_err(internal)?;
+        let Some(mut player) = app.store.get_player_session(&player_session_id).await.map_err(internal)? else {
+            return Ok(());
+        };
+        if !matches!(player.status, Some(PlayerSessionStatus::Reserved | PlayerSessionStatus::Active)) {
+            return Ok(());
+        }
+        player.status = Some(status);
+        player.termination_time = Some(now);
         let Some(current) = found else {
             return app.store.update_player_session(&player, None).await.map_err(internal);
         };

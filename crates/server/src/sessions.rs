@@ -7,7 +7,7 @@
 //! session. Timeouts (activation, 60-second player reservations, 30-day retention) are
 //! applied by [`sweep`] against the injected clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use openlift_core::game_session;
@@ -152,7 +152,8 @@ pub async fn terminate_process_of(
     }
 }
 
-/// Ends a game session (TERMINATED) if it has not ended yet.
+/// Ends a game session (TERMINATED) if it has not ended yet, and with it the player
+/// sessions still RESERVED or ACTIVE in it (COMPLETED: their connections are gone).
 pub async fn end_session(
     app: &App,
     game_session_id: &str,
@@ -163,7 +164,21 @@ pub async fn end_session(
         game_session::end(&mut record.game_session, reason, now);
         Ok(())
     })
-    .await
+    .await?;
+    for status in [PlayerSessionStatus::Reserved, PlayerSessionStatus::Active] {
+        let filter = PlayerSessionFilter {
+            game_session_id: Some(game_session_id.to_owned()),
+            status: Some(status.as_str().to_owned()),
+            ..Default::default()
+        };
+        let page = PageRequest { after: None, limit: SWEEP_BATCH };
+        let players = app.store.list_player_sessions(&filter, page).await.map_err(internal)?;
+        for player in players.items {
+            crate::players::finish(app, player, PlayerSessionStatus::Completed).await?;
+        }
+    }
+    let ended = app.store.get_game_session(game_session_id).await.map_err(internal)?;
+    ended.map(|v| v.value).ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))
 }
 
 /// `ActivateGameSession` from the hosting process: the session becomes ACTIVE.
@@ -200,19 +215,40 @@ pub async fn sweep(app: &App) -> Result<(), ApiError> {
         .list_game_sessions(&filter, PageRequest { after: None, limit: SWEEP_BATCH })
         .await
         .map_err(internal)?;
+    let mut timeouts: HashMap<String, i32> = HashMap::new();
     for record in activating.items {
         let fleet_id = record.game_session.fleet_id.clone().unwrap_or_default();
-        let fleet = crate::api::load_fleet(app, &fleet_id, ErrorCode::NotFoundException).await;
-        let timeout = fleet
-            .ok()
-            .and_then(|f| f.value.runtime_configuration)
-            .and_then(|rc| rc.game_session_activation_timeout_seconds)
-            .unwrap_or(openlift_core::fleet::DEFAULT_ACTIVATION_TIMEOUT_SECONDS);
+        let timeout = match timeouts.get(&fleet_id) {
+            Some(timeout) => *timeout,
+            None => {
+                let fleet = crate::api::load_fleet(app, &fleet_id, ErrorCode::NotFoundException).await;
+                let timeout = fleet
+                    .ok()
+                    .and_then(|f| f.value.runtime_configuration)
+                    .and_then(|rc| rc.game_session_activation_timeout_seconds)
+                    .unwrap_or(openlift_core::fleet::DEFAULT_ACTIVATION_TIMEOUT_SECONDS);
+                timeouts.insert(fleet_id.clone(), timeout);
+                timeout
+            }
+        };
         let created = record.game_session.creation_time.unwrap_or(now);
         if created.plus(Duration::from_secs(u64::from(timeout.unsigned_abs()))) > now {
             continue;
         }
-        end_session(app, record.id(), None).await?;
+        // The process may have activated the session since it was listed: then it stays.
+        let ended = update_session(app, record.id(), |r| {
+            if r.game_session.status != Some(GameSessionStatus::Activating) {
+                return Err(ApiError::new(ErrorCode::InvalidGameSessionStatusException, "no longer activating"));
+            }
+            game_session::end(&mut r.game_session, None, now);
+            Ok(())
+        })
+        .await;
+        match ended {
+            Ok(_) => {}
+            Err(e) if e.code == ErrorCode::InvalidGameSessionStatusException => continue,
+            Err(e) => return Err(e),
+        }
         if let Some(process_id) = &record.process_id {
             let _ = app.sdk.processes.terminate(process_id, now);
         }

@@ -54,9 +54,26 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     if !fleet::has_location(&fleet, &location) {
         return Err(ApiError::invalid_request(format!("Fleet {fleet_id} has no location {location}.")));
     }
-    let id = game_session::game_session_arn(&app.scope.region, &fleet_id, &location, &game_session::id_string(&input));
+    let id_string = game_session::id_string(&input);
+    let id = game_session::game_session_arn(&app.scope.region, &fleet_id, &location, &id_string);
     let digest = game_session::request_digest(&fleet_id, &location, &input);
-    if let Some(existing) = repeated_request(app, &input, &id, &digest).await? {
+    // The custom ID string is the fleet's: it may name a session in any of its locations.
+    let mut ids = vec![id.clone()];
+    ids.extend(
+        fleet
+            .locations
+            .iter()
+            .filter_map(|l| l.location.as_deref())
+            .map(|other| game_session::game_session_arn(&app.scope.region, &fleet_id, other, &id_string))
+            .filter(|other| *other != id),
+    );
+    // Repeats of one request wait for the first to commit rather than claim processes of their own.
+    let _id_guard = if input.idempotency_token.is_some() || input.game_session_id.is_some() {
+        Some(app.locks.lock(&format!("game-session-id|{fleet_id}|{id_string}")).await)
+    } else {
+        None
+    };
+    if let Some(existing) = repeated_request(app, &input, &ids, &digest).await? {
         return Ok(CreateGameSessionOutput { game_session: Some(existing) });
     }
     let _creator_guard = match &input.creator_id {
@@ -97,7 +114,7 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
         Ok(()) => {}
         Err(StoreError::AlreadyExists) => {
             sessions::unplace(app, &placed, &id);
-            let existing = repeated_request(app, &input, &id, &digest).await?;
+            let existing = repeated_request(app, &input, std::slice::from_ref(&id), &digest).await?;
             return existing
                 .map(|s| CreateGameSessionOutput { game_session: Some(s) })
                 .ok_or_else(|| ApiError::conflict(format!("Game session {id} is being created; retry.")));
@@ -112,26 +129,31 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     Ok(CreateGameSessionOutput { game_session: Some(record.game_session) })
 }
 
-/// The session a repeated idempotent request refers to, if it exists: the original
-/// with its current status, or `IdempotentParameterMismatchException` when the
-/// parameters differ.
+/// The session a repeated idempotent request refers to, if one of `ids` exists: the
+/// original with its current status, or `IdempotentParameterMismatchException` when the
+/// parameters (the location among them) differ.
 async fn repeated_request(
     app: &App,
     input: &CreateGameSessionInput,
-    id: &str,
+    ids: &[String],
     digest: &str,
 ) -> Result<Option<GameSession>, ApiError> {
     if input.idempotency_token.is_none() && input.game_session_id.is_none() {
         return Ok(None);
     }
-    match app.store.get_game_session(id).await.map_err(internal)? {
-        Some(existing) if existing.value.request_digest == digest => Ok(Some(existing.value.game_session)),
-        Some(_) => Err(ApiError::new(
-            ErrorCode::IdempotentParameterMismatchException,
-            format!("A game session with ID {id} already exists with different parameters."),
-        )),
-        None => Ok(None),
+    for id in ids {
+        match app.store.get_game_session(id).await.map_err(internal)? {
+            Some(existing) if existing.value.request_digest == digest => return Ok(Some(existing.value.game_session)),
+            Some(_) => {
+                return Err(ApiError::new(
+                    ErrorCode::IdempotentParameterMismatchException,
+                    format!("A game session with ID {id} already exists with different parameters."),
+                ));
+            }
+            None => {}
+        }
     }
+    Ok(None)
 }
 
 /// The sessions DescribeGameSessions (and, with the same members, DescribeGameSessionDetails) select.

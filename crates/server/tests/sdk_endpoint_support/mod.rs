@@ -5,6 +5,7 @@
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code)]
 
+pub mod games;
 pub mod raw;
 
 use std::net::SocketAddr;
