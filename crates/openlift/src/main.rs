@@ -1,8 +1,11 @@
 //! The `openlift` command.
 //!
-//! `openlift serve` runs the control plane; `openlift agent` runs the host agent. Every flag can also be set with an
+//! `openlift serve` runs the control plane; `openlift agent` runs the host agent; `openlift dev`
+//! runs both with a ready fleet of sample chat games (see [`dev`]). Every flag can also be set with an
 //! `OPENLIFT_*` environment variable or in the TOML file given with `--config`;
 //! a flag beats the environment, which beats the file, which beats the default.
+
+mod dev;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +30,11 @@ enum Command {
     Serve(ServeArgs),
     /// Run the host agent: register this compute and supervise its game server processes.
     Agent(openlift_agent::AgentArgs),
+    /// Run a local development setup: the control plane, a fleet and an agent running sample games.
+    Dev(dev::DevArgs),
+    /// The sample chat game server that `openlift dev` launches.
+    #[command(hide = true)]
+    SampleGame(openlift_sample_game::Args),
 }
 
 #[derive(Args)]
@@ -103,12 +111,16 @@ impl ServeArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .init();
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    // The sample game also logs to its own file, so it installs its own subscriber.
+    if !matches!(command, Command::SampleGame(_)) {
+        tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            )
+            .init();
+    }
+    match command {
         Command::Serve(args) => {
             let config = args.into_config()?;
             let listener = tokio::net::TcpListener::bind(config.listen)
@@ -133,6 +145,8 @@ async fn main() -> anyhow::Result<()> {
             }
             agent.await?;
         }
+        Command::Dev(args) => dev::run(args).await?,
+        Command::SampleGame(args) => openlift_sample_game::run(args).await?,
     }
     Ok(())
 }

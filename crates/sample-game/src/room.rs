@@ -1,5 +1,5 @@
 //! The chat room: one task per player connection, speaking the line protocol described in
-//! `main.rs`, with the SDK's player-session calls (protocol spec §6 step 6).
+//! `lib.rs`, with the SDK's player-session calls (protocol spec §6 step 6).
 
 use std::time::Duration;
 
