@@ -1,10 +1,12 @@
 //! The `openlift` command.
 //!
 //! `openlift serve` runs the control plane; `openlift agent` runs the host agent; `openlift dev`
-//! runs both with a ready fleet of sample chat games (see [`dev`]). Every flag can also be set with an
-//! `OPENLIFT_*` environment variable or in the TOML file given with `--config`;
-//! a flag beats the environment, which beats the file, which beats the default.
+//! runs both with a ready fleet of sample chat games (see [`dev`]); `openlift bench` measures game
+//! session placement. Every flag can also be set with an `OPENLIFT_*` environment variable or in
+//! the TOML file given with `--config`; a flag beats the environment, which beats the file, which
+//! beats the default.
 
+mod bench;
 mod dev;
 
 use std::net::SocketAddr;
@@ -35,6 +37,8 @@ enum Command {
     /// The sample chat game server that `openlift dev` launches.
     #[command(hide = true)]
     SampleGame(openlift_sample_game::Args),
+    /// Measure CreateGameSession placement against an in-process control plane.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -112,11 +116,13 @@ impl ServeArgs {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let command = Cli::parse().command;
-    // The sample game also logs to its own file, so it installs its own subscriber.
+    // The sample game also logs to its own file, so it installs its own subscriber; the bench
+    // would otherwise log every game session it places.
+    let default_filter = if matches!(command, Command::Bench(_)) { "warn" } else { "info,sqlx=warn" };
     if !matches!(command, Command::SampleGame(_)) {
         tracing_subscriber::fmt()
             .with_env_filter(
-                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+                tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
             )
             .init();
     }
@@ -147,6 +153,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Dev(args) => dev::run(args).await?,
         Command::SampleGame(args) => openlift_sample_game::run(args).await?,
+        Command::Bench(args) => bench::run(args).await?,
     }
     Ok(())
 }

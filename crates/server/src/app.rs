@@ -35,6 +35,8 @@ pub struct App {
     pub sdk: crate::sdk::SdkEndpoint,
     /// Per-resource locks that keep this node's own updates from racing.
     pub locks: crate::locks::KeyedLocks,
+    /// Fleet records for hot paths, kept current with this node's fleet changes.
+    pub fleets: crate::fleet_cache::FleetCache,
 }
 
 impl App {

@@ -9,6 +9,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod credentials;
+pub mod fleet_cache;
 mod http;
 pub mod locks;
 pub mod logs;
@@ -114,6 +115,7 @@ impl Server {
             sdk_endpoint,
             sdk: sdk::SdkEndpoint::new(config.process_heartbeat_timeout),
             locks: locks::KeyedLocks::default(),
+            fleets: fleet_cache::FleetCache::default(),
         };
         sdk::durable::restore(&app).await?;
         Ok(Server { app: Arc::new(app), tls })

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use openlift_core::game_session;
-use openlift_core::records::GameSessionRecord;
+use openlift_core::records::{Fleet, GameSessionRecord};
 use openlift_model::{
     ApiError, CreateGameSessionInput, ErrorCode, EventCode, GameSessionStatus, GameSessionStatusReason,
     PlayerSessionStatus, TerminationMode,
@@ -51,30 +51,28 @@ fn capacity_exceeded(fleet_id: &str, location: &str) -> ApiError {
     )
 }
 
-/// Claims an idle, ready, healthy process of the fleet in `location` for `game_session_id`.
-pub async fn place(app: &App, fleet_id: &str, location: &str, game_session_id: &str) -> Result<Placement, ApiError> {
-    let now = app.now();
+/// Claims an idle, ready, healthy process of the fleet in `location` for `game_session_id`,
+/// on a compute below the runtime configuration's `MaxConcurrentGameSessionActivations`.
+///
+/// Nothing is read from the store: the registry knows each process's compute endpoint
+/// (read from the store when the process connected), and a deregistered compute's
+/// processes leave the placement index at once.
+pub fn place(app: &App, fleet: &Fleet, location: &str, game_session_id: &str) -> Result<Placement, ApiError> {
+    let max_activating = fleet
+        .runtime_configuration
+        .as_ref()
+        .and_then(|rc| rc.max_concurrent_game_session_activations)
+        .and_then(|max| u32::try_from(max).ok());
     let info = app
         .sdk
         .processes
-        .claim(fleet_id, location, game_session_id, now)
-        .ok_or_else(|| capacity_exceeded(fleet_id, location))?;
-    let compute = match app.store.get_compute(fleet_id, &info.compute_name).await {
-        Ok(Some(record)) => record.compute,
-        Ok(None) => {
-            app.sdk.processes.release(&info.process_id, game_session_id);
-            return Err(capacity_exceeded(fleet_id, location));
-        }
-        Err(e) => {
-            app.sdk.processes.release(&info.process_id, game_session_id);
-            return Err(internal(e));
-        }
-    };
+        .claim_within(fleet.id(), location, game_session_id, app.now(), max_activating)
+        .ok_or_else(|| capacity_exceeded(fleet.id(), location))?;
     Ok(Placement {
         process_id: info.process_id,
         compute_name: info.compute_name,
-        ip_address: compute.ip_address,
-        dns_name: compute.dns_name,
+        ip_address: info.ip_address,
+        dns_name: info.dns_name,
         port: info.port.map(i32::from),
         log_paths: info.log_paths,
     })

@@ -516,3 +516,120 @@ async fn a_control_plane_restart_keeps_ready_processes_and_their_game_sessions()
     sdk.destroy().await;
     h.stop().await;
 }
+
+/// A game that activates its game session only once the test lets it.
+struct SlowGame {
+    sdk: GameLiftServer,
+    pushed: mpsc::UnboundedSender<String>,
+    go: Arc<Notify>,
+}
+
+impl ServerHandler for SlowGame {
+    async fn on_start_game_session(&self, session: GameSession) {
+        let _ = self.pushed.send(session.game_session_id);
+        self.go.notified().await;
+        // Sessions still held when the test ends fail to activate; the test checks the others.
+        let _ = self.sdk.activate_game_session().await;
+    }
+
+    async fn on_process_terminate(&self) {}
+}
+
+/// Connects a game server that waits for `go` before activating its game session.
+async fn slow_game(
+    h: &Harness,
+    compute: &Compute,
+    pushed: &mpsc::UnboundedSender<String>,
+) -> (GameLiftServer, Arc<Notify>) {
+    let process_id = uuid::Uuid::new_v4().to_string();
+    let sdk = GameLiftServer::init(params(h, compute, &process_id), options(Duration::from_secs(60), 4)).await.unwrap();
+    let go = Arc::new(Notify::new());
+    let game = SlowGame { sdk: sdk.clone(), pushed: pushed.clone(), go: go.clone() };
+    sdk.process_ready(ProcessParameters { port: 7777, log_paths: Vec::new() }, game).await.expect("ProcessReady");
+    h.wait_for(&process_id, "activation", |i| i.status == ProcessStatus::Active).await;
+    (sdk, go)
+}
+
+async fn create_session(h: &Harness, fleet_id: &str) -> Result<String, String> {
+    let created =
+        h.gamelift.create_game_session().fleet_id(fleet_id).location(LOCATION).maximum_player_session_count(2);
+    match created.send().await {
+        Ok(output) => Ok(output.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned()),
+        Err(e) => Err(e.into_service_error().meta().code().unwrap_or_default().to_owned()),
+    }
+}
+
+async fn set_max_activations(h: &Harness, fleet_id: &str, max: i32) {
+    let process = aws_sdk_gamelift::types::ServerProcess::builder()
+        .launch_path("/local/game/server")
+        .concurrent_executions(3)
+        .build();
+    let rc = aws_sdk_gamelift::types::RuntimeConfiguration::builder()
+        .server_processes(process)
+        .max_concurrent_game_session_activations(max)
+        .build();
+    let updated = h.gamelift.update_runtime_configuration().fleet_id(fleet_id).runtime_configuration(rc).send().await;
+    updated.expect("UpdateRuntimeConfiguration");
+}
+
+async fn wait_until_active(h: &Harness, game_session_id: &str) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let described = h.gamelift.describe_game_sessions().game_session_id(game_session_id).send().await.unwrap();
+        if described.game_sessions()[0].status() == Some(&GameSessionStatus::Active) {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{game_session_id} never became ACTIVE");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_compute_with_max_concurrent_activations_pending_gets_no_placement_until_one_activates() {
+    let h = Harness::start().await;
+    let compute = h.fleet_with_compute("host-1").await;
+    let fleet_id = compute.fleet_id.clone();
+    let (pushed_tx, mut pushed) = mpsc::unbounded_channel();
+    let mut games = Vec::new();
+    for _ in 0..3 {
+        games.push(slow_game(&h, &compute, &pushed_tx).await);
+    }
+    let go_of = |games: &[(GameLiftServer, Arc<Notify>)], index: usize| games[index].1.clone();
+
+    let first = create_session(&h, &fleet_id).await.expect("no limit yet");
+    let first_pushed = tokio::time::timeout(WAIT, pushed.recv()).await.unwrap().unwrap();
+    assert_eq!(first_pushed, first);
+    set_max_activations(&h, &fleet_id, 1).await;
+    assert_eq!(create_session(&h, &fleet_id).await, Err("FleetCapacityExceededException".to_owned()));
+
+    let holder = games.iter().position(|(sdk, _)| sdk.get_game_session_id().as_deref() == Some(first.as_str()));
+    go_of(&games, holder.expect("a process holds the first session")).notify_one();
+    wait_until_active(&h, &first).await;
+    let second = create_session(&h, &fleet_id).await.expect("the first activated");
+    assert_eq!(tokio::time::timeout(WAIT, pushed.recv()).await.unwrap().unwrap(), second);
+    assert_eq!(create_session(&h, &fleet_id).await, Err("FleetCapacityExceededException".to_owned()));
+
+    set_max_activations(&h, &fleet_id, 2).await;
+    let third = create_session(&h, &fleet_id).await.expect("the limit was raised");
+    assert_eq!(tokio::time::timeout(WAIT, pushed.recv()).await.unwrap().unwrap(), third);
+    for (sdk, go) in &games {
+        go.notify_one();
+        sdk.destroy().await;
+    }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_deregistered_compute_gets_no_game_session() {
+    let h = Harness::start().await;
+    let compute = h.fleet_with_compute("host-1").await;
+    let game = ready_game(&h, &compute, true, Duration::from_secs(60)).await;
+    h.wait_for(&game.process_id, "activation", |i| i.status == ProcessStatus::Active).await;
+
+    h.gamelift.deregister_compute().fleet_id(&compute.fleet_id).compute_name("host-1").send().await.unwrap();
+    assert_eq!(create_session(&h, &compute.fleet_id).await, Err("FleetCapacityExceededException".to_owned()));
+    let info = h.app.sdk.processes.get(&game.process_id).unwrap();
+    assert!(info.game_session.is_none());
+    game.sdk.destroy().await;
+    h.stop().await;
+}

@@ -59,6 +59,7 @@ pub async fn register(app: &App, input: RegisterComputeInput) -> Result<Register
         }
         Err(e) => return Err(internal(e)),
     }
+    app.sdk.processes.compute_registered(&fleet_id, &input.compute_name);
     tracing::info!(fleet_id = %fleet_id, compute = %input.compute_name, "compute registered");
     Ok(RegisterComputeOutput { compute: Some(record.compute) })
 }
@@ -82,6 +83,7 @@ pub async fn deregister(app: &App, input: DeregisterComputeInput) -> Result<Dere
         }
         Err(e) => return Err(internal(e)),
     }
+    app.sdk.processes.retire_compute(&fleet_id, &name);
     tracing::info!(fleet_id = %fleet_id, compute = %name, "compute deregistered");
     Ok(DeregisterComputeOutput {})
 }

@@ -13,7 +13,7 @@ use openlift_model::{
 };
 use openlift_store::{GameSessionFilter, PageRequest, StoreError};
 
-use crate::api::load_fleet;
+use crate::api::{cached_fleet, load_fleet};
 use crate::app::{App, MAX_PAGE, internal};
 use crate::sessions;
 
@@ -39,7 +39,7 @@ async fn target_fleet(app: &App, fleet_id: Option<&str>, alias_id: Option<&str>)
 pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGameSessionOutput, ApiError> {
     game_session::check_create(&input)?;
     let fleet_id = target_fleet(app, input.fleet_id.as_deref(), input.alias_id.as_deref()).await?;
-    let fleet = load_fleet(app, &fleet_id, ErrorCode::NotFoundException).await?.value;
+    let fleet = cached_fleet(app, &fleet_id, ErrorCode::NotFoundException).await?;
     if fleet.attributes.status != Some(FleetStatus::Active) {
         return Err(ApiError::new(ErrorCode::InvalidFleetStatusException, format!("Fleet {fleet_id} is not ACTIVE.")));
     }
@@ -90,7 +90,7 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     };
     let fleet_arn = fleet.attributes.fleet_arn.clone().unwrap_or_default();
     let protection = fleet.attributes.new_game_session_protection_policy.unwrap_or(ProtectionPolicy::NoProtection);
-    let placed = sessions::place(app, &fleet_id, &location, &id).await?;
+    let placed = sessions::place(app, &fleet, &location, &id)?;
     let session = game_session::new_session(
         &input,
         game_session::NewSession {

@@ -16,6 +16,7 @@ pub(crate) use player_sessions::describe as describe_player_sessions;
 mod tags;
 
 use std::future::Future;
+use std::sync::Arc;
 
 use openlift_core::ids;
 use openlift_core::records::{Fleet, FleetEvent};
@@ -230,6 +231,23 @@ pub async fn load_fleet(app: &App, fleet_id_or_arn: &str, if_missing: ErrorCode)
     }
 }
 
+/// [`load_fleet`] through the node's fleet cache (see [`crate::fleet_cache`] for when a
+/// change becomes visible), for hot paths that only read the fleet.
+pub async fn cached_fleet(app: &App, fleet_id_or_arn: &str, if_missing: ErrorCode) -> Result<Arc<Fleet>, ApiError> {
+    let id = ids::id_from_id_or_arn(fleet_id_or_arn);
+    let fleet = match app.fleets.fresh(id) {
+        Some(fleet) => fleet,
+        None => match app.store.get_fleet(id).await.map_err(internal)? {
+            Some(found) => app.fleets.put(found.value, found.version),
+            None => return Err(ApiError::new(if_missing, format!("Fleet {id} not found."))),
+        },
+    };
+    if openlift_core::fleet::is_deleted(&fleet) {
+        return Err(ApiError::new(if_missing, format!("Fleet {id} not found.")));
+    }
+    Ok(fleet)
+}
+
 /// Applies `change` to a live fleet with compare-and-swap, retrying when another writer
 /// won the race; `change` returns the events to record with the new state.
 pub async fn update_fleet(
@@ -243,7 +261,10 @@ pub async fn update_fleet(
             load_fleet(app, fleet_id_or_arn, ErrorCode::NotFoundException).await?;
         let events = change(&mut fleet)?;
         match app.store.update_fleet(&fleet, version, &events).await {
-            Ok(_) => return Ok(fleet),
+            Ok(version) => {
+                app.fleets.put(fleet.clone(), version);
+                return Ok(fleet);
+            }
             Err(StoreError::VersionConflict) => continue,
             Err(StoreError::NotFound) => return Err(fleet_not_found(fleet.id())),
             Err(e) => return Err(internal(e)),

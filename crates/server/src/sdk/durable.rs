@@ -12,7 +12,7 @@ use openlift_core::records::ServerProcessRecord;
 use openlift_model::GameSessionStatus;
 use openlift_store::{GameSessionFilter, PageRequest, StoreError};
 
-use super::registry::{GameSessionSlot, ProcessInfo};
+use super::registry::{Endpoint, GameSessionSlot, ProcessInfo};
 use crate::app::App;
 
 /// Records a process that just became ready.
@@ -44,7 +44,8 @@ pub(crate) async fn forget(app: &App, info: &ProcessInfo) {
     }
 }
 
-/// Puts the recorded processes back into the registry, with the game sessions they host.
+/// Puts the recorded processes back into the registry, with the game sessions they host;
+/// processes of computes deregistered meanwhile are dropped.
 pub async fn restore(app: &App) -> Result<usize, StoreError> {
     let records = app.store.list_server_processes().await?;
     if records.is_empty() {
@@ -73,9 +74,21 @@ pub async fn restore(app: &App) -> Result<usize, StoreError> {
     }
     let now = app.now();
     let count = records.len();
+    let mut endpoints = std::collections::HashMap::new();
     for record in records {
-        let slot = slots.remove(&record.process_id);
-        app.sdk.processes.restore(record, slot, now);
+        let key = (record.fleet_id.clone(), record.compute_name.clone());
+        if !endpoints.contains_key(&key) {
+            let compute = app.store.get_compute(&key.0, &key.1).await?;
+            let endpoint = compute.map(|c| Endpoint { ip_address: c.compute.ip_address, dns_name: c.compute.dns_name });
+            endpoints.insert(key.clone(), endpoint);
+        }
+        match &endpoints[&key] {
+            Some(endpoint) => {
+                let slot = slots.remove(&record.process_id);
+                app.sdk.processes.restore(record, endpoint.clone(), slot, now);
+            }
+            None => app.store.delete_server_process(&record.process_id).await?,
+        }
     }
     tracing::info!(processes = count, "restored the ready server processes; waiting for their SDKs to reconnect");
     Ok(count)

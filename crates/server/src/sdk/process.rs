@@ -66,6 +66,10 @@ pub struct ProcessInfo {
     pub location: String,
     /// The certificate path registered with the compute.
     pub certificate_path: Option<String>,
+    /// The compute's IP address, as registered when the process connected.
+    pub ip_address: Option<String>,
+    /// The compute's DNS name, as registered when the process connected.
+    pub dns_name: Option<String>,
     /// `sdkLanguage` of the newest connection.
     pub sdk_language: String,
     /// `sdkVersion` of the newest connection.
@@ -107,6 +111,9 @@ pub enum AttachError {
     /// The process ID is registered with another fleet or compute.
     #[error("process {0} belongs to another fleet or compute")]
     Foreign(String),
+    /// The compute was deregistered.
+    #[error("compute {0} has been deregistered")]
+    Deregistered(String),
 }
 
 /// Why an operation on a process was refused; the message is what the SDK is told.

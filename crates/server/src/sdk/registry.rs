@@ -13,11 +13,13 @@
 //! For game-session placement (issue 4), [`Registry::claim`] atomically binds a game session
 //! to one ready, healthy, idle process of a fleet location; [`Registry::release`] undoes a
 //! claim whose game session could not be created, and [`Registry::push`] delivers the
-//! `CreateGameSession` push. Everything is in memory behind one mutex whose critical
-//! sections never await; a restart forgets the processes (connected SDKs reconnect, but
-//! their readiness is lost).
+//! `CreateGameSession` push. A placement index (`registry_index`), updated with every
+//! change to a process, makes a claim O(log n) and enforces the fleets'
+//! `MaxConcurrentGameSessionActivations`. Everything is in memory behind one mutex whose
+//! critical sections never await; a restart forgets the processes (connected SDKs
+//! reconnect, but their readiness is lost).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -30,6 +32,7 @@ pub use super::process::{
     AttachError, Delivery, EndReason, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Swept, Usage,
 };
 use super::push::{Push, TerminateProcess};
+use index::{Index, Place, Rank, Standing};
 
 /// How long a process told to terminate has to call `ProcessEnding` before it is ended
 /// (GameLift waits up to 5 minutes, section 6 step 8).
@@ -68,6 +71,8 @@ struct Entry {
     pending: VecDeque<String>,
     token_digests: VecDeque<String>,
     replies: VecDeque<(String, String)>,
+    /// Its compute was deregistered: it gets no game session any more.
+    retired: bool,
 }
 
 /// A connection asking to attach to a process (the authenticated upgrade query).
@@ -78,6 +83,10 @@ pub(crate) struct Attach {
     pub(crate) compute_name: String,
     pub(crate) location: String,
     pub(crate) certificate_path: Option<String>,
+    /// The compute's IP address, as registered.
+    pub(crate) ip_address: Option<String>,
+    /// The compute's DNS name, as registered.
+    pub(crate) dns_name: Option<String>,
     pub(crate) sdk_language: String,
     pub(crate) sdk_version: String,
     /// Digest of the auth token the connection presented (none for SigV4).
@@ -94,7 +103,31 @@ pub(crate) struct Attached {
 /// All server processes, keyed by process ID.
 #[derive(Default)]
 pub struct Registry {
-    processes: Mutex<HashMap<String, Entry>>,
+    state: Mutex<State>,
+}
+
+/// What the registry's mutex guards.
+#[derive(Default)]
+struct State {
+    processes: HashMap<String, Entry>,
+    index: Index,
+    /// Deregistered computes, as (fleet ID, compute name), until registered again.
+    retired: HashSet<(String, String)>,
+}
+
+impl State {
+    /// Runs `f` on a process's entry and brings the placement index up to date.
+    fn update<T>(
+        &mut self,
+        process_id: &str,
+        f: impl FnOnce(&mut Entry) -> Result<T, ProcessError>,
+    ) -> Result<T, ProcessError> {
+        let entry = self.processes.get_mut(process_id).ok_or_else(|| ProcessError::Unknown(process_id.to_owned()))?;
+        let before = entry.standing();
+        let outcome = f(entry);
+        self.index.apply(entry.place(), &before, &entry.standing());
+        outcome
+    }
 }
 
 fn passed(since: Timestamp, span: Duration, now: Timestamp) -> bool {
@@ -109,6 +142,8 @@ impl Entry {
             compute_name: a.compute_name.clone(),
             location: a.location.clone(),
             certificate_path: a.certificate_path.clone(),
+            ip_address: a.ip_address.clone(),
+            dns_name: a.dns_name.clone(),
             sdk_language: a.sdk_language.clone(),
             sdk_version: a.sdk_version.clone(),
             sdk_tool_name: None,
@@ -132,7 +167,27 @@ impl Entry {
             pending: VecDeque::new(),
             token_digests: VecDeque::new(),
             replies: VecDeque::new(),
+            retired: false,
         }
+    }
+
+    /// Where the process is, for the placement index.
+    fn place(&self) -> Place<'_> {
+        Place { fleet_id: &self.info.fleet_id, location: &self.info.location, compute_name: &self.info.compute_name }
+    }
+
+    /// What the placement index needs to know about the process now.
+    fn standing(&self) -> Standing {
+        let i = &self.info;
+        if i.status != ProcessStatus::Active {
+            return Standing::default();
+        }
+        let candidate = (i.healthy && i.game_session.is_none() && !self.retired).then(|| Rank {
+            disconnected: i.connections == 0,
+            ready_since: i.activated_at,
+            process_id: i.process_id.clone(),
+        });
+        Standing { candidate, activating: i.game_session.as_ref().is_some_and(|s| !s.activated) }
     }
 
     fn live(&self) -> Result<(), ProcessError> {
@@ -190,8 +245,8 @@ impl Entry {
 }
 
 impl Registry {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
-        self.processes.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn with_entry<T>(
@@ -199,15 +254,18 @@ impl Registry {
         process_id: &str,
         f: impl FnOnce(&mut Entry) -> Result<T, ProcessError>,
     ) -> Result<T, ProcessError> {
-        let mut processes = self.lock();
-        let entry = processes.get_mut(process_id).ok_or_else(|| ProcessError::Unknown(process_id.to_owned()))?;
-        f(entry)
+        self.lock().update(process_id, f)
     }
 
     /// Attaches a connection, registering the process on its first connection.
     pub(crate) fn attach(&self, a: Attach, now: Timestamp) -> Result<Attached, AttachError> {
-        let mut processes = self.lock();
+        let mut state = self.lock();
+        if state.retired.contains(&(a.fleet_id.clone(), a.compute_name.clone())) {
+            return Err(AttachError::Deregistered(a.compute_name));
+        }
+        let State { processes, index, .. } = &mut *state;
         let entry = processes.entry(a.process_id.clone()).or_insert_with(|| Entry::new(&a, now));
+        let before = entry.standing();
         if matches!(entry.info.status, ProcessStatus::Ended { .. }) {
             return Err(AttachError::Ended(a.process_id));
         }
@@ -236,22 +294,24 @@ impl Registry {
         entry.info.connections = entry.links.len();
         entry.info.attachments += 1;
         entry.info.last_seen = now;
+        index.apply(entry.place(), &before, &entry.standing());
         Ok(Attached { generation, outbound, kill })
     }
 
     /// Detaches a connection that closed; the process stays.
     pub(crate) fn detach(&self, process_id: &str, generation: u64, now: Timestamp) {
-        if let Some(entry) = self.lock().get_mut(process_id) {
+        let _known = self.with_entry(process_id, |entry| {
             entry.links.retain(|l| l.generation != generation);
             entry.info.connections = entry.links.len();
             entry.info.last_seen = now;
-        }
+            Ok(())
+        });
     }
 
     /// Whether a live process of this fleet and compute already authenticated with the
     /// token of this digest, so a reconnect may reuse it after it expired (section 5).
     pub(crate) fn knows_token(&self, process_id: &str, fleet_id: &str, compute_name: &str, digest: &str) -> bool {
-        self.lock().get(process_id).is_some_and(|e| {
+        self.lock().processes.get(process_id).is_some_and(|e| {
             e.live().is_ok()
                 && e.info.fleet_id == fleet_id
                 && e.info.compute_name == compute_name
@@ -261,7 +321,7 @@ impl Registry {
 
     /// A snapshot of one process.
     pub fn get(&self, process_id: &str) -> Option<ProcessInfo> {
-        self.lock().get(process_id).map(|e| e.info.clone())
+        self.lock().processes.get(process_id).map(|e| e.info.clone())
     }
 
     /// `ActivateServerProcess`: the process is ready; activation counts as a healthy heartbeat.
@@ -316,14 +376,14 @@ impl Registry {
 
     /// The response already sent for this request ID, if any.
     pub(crate) fn cached_reply(&self, process_id: &str, request_id: &str) -> Option<String> {
-        let processes = self.lock();
-        let entry = processes.get(process_id)?;
+        let state = self.lock();
+        let entry = state.processes.get(process_id)?;
         entry.replies.iter().find(|(id, _)| id == request_id).map(|(_, frame)| frame.clone())
     }
 
     /// Remembers the response to a request ID (the oldest is forgotten past the cache size).
     pub(crate) fn remember_reply(&self, process_id: &str, request_id: &str, frame: &str) {
-        if let Some(entry) = self.lock().get_mut(process_id)
+        if let Some(entry) = self.lock().processes.get_mut(process_id)
             && entry.live().is_ok()
         {
             if entry.replies.len() >= REPLY_CACHE_LEN {
@@ -345,17 +405,16 @@ impl Registry {
     /// would; the SDK reconnects and the process keeps its state (section 8.7). Returns
     /// how many connections were cut.
     pub fn drop_connections(&self, process_id: &str) -> usize {
-        let mut processes = self.lock();
-        let Some(entry) = processes.get_mut(process_id) else {
-            return 0;
-        };
-        for link in &entry.links {
-            link.kill.cancel();
-        }
-        let cut = entry.links.len();
-        entry.links.clear();
-        entry.info.connections = 0;
-        cut
+        let cut = self.with_entry(process_id, |entry| {
+            for link in &entry.links {
+                link.kill.cancel();
+            }
+            let cut = entry.links.len();
+            entry.links.clear();
+            entry.info.connections = 0;
+            Ok(cut)
+        });
+        cut.unwrap_or(0)
     }
 
     /// Tells a process to terminate (`TerminateProcess`, termination time now +
@@ -376,8 +435,20 @@ impl Registry {
     /// disconnected for `heartbeat_timeout` are abandoned; old tombstones are forgotten.
     pub fn sweep(&self, now: Timestamp, heartbeat_timeout: Duration) -> Swept {
         let mut swept = Swept::default();
-        let mut processes = self.lock();
-        processes.retain(|_, e| match e.info.status {
+        let mut state = self.lock();
+        let State { processes, index, .. } = &mut *state;
+        processes.retain(|_, e| {
+            let before = e.standing();
+            let keep = Self::sweep_one(e, now, heartbeat_timeout, &mut swept);
+            index.apply(e.place(), &before, &e.standing());
+            keep
+        });
+        swept
+    }
+
+    /// Applies the timeouts to one process; `false` if its tombstone is to be forgotten.
+    fn sweep_one(e: &mut Entry, now: Timestamp, heartbeat_timeout: Duration, swept: &mut Swept) -> bool {
+        match e.info.status {
             ProcessStatus::Active => {
                 let since = e.info.last_healthy.or(e.info.activated_at).unwrap_or(e.info.connected_at);
                 if passed(since, heartbeat_timeout, now) {
@@ -401,17 +472,23 @@ impl Registry {
                 true
             }
             ProcessStatus::Ended { at, .. } => !passed(at, TOMBSTONE_RETENTION, now),
-        });
-        swept
+        }
     }
 }
 
+#[path = "registry_index.rs"]
+mod index;
 #[path = "registry_placement.rs"]
 mod placement;
 
 #[path = "registry_restore.rs"]
 mod restore;
+pub(crate) use restore::Endpoint;
 
 #[cfg(test)]
 #[path = "registry_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "registry_index_tests.rs"]
+mod index_tests;

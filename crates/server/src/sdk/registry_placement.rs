@@ -1,59 +1,79 @@
 //! The placement half of the registry: binding game sessions to ready processes
 //! (`server-sdk-protocol.md` section 6 steps 4–5) and counting what fleets use.
 //!
-//! Game-session placement (issue 4) calls [`Registry::claim`], then creates the game session
-//! and sends the `CreateGameSession` push with [`Registry::push`]; if creating it fails, it
-//! calls [`Registry::release`]. A claim happens under the registry's lock, so two concurrent
-//! claims never get the same process.
+//! Game-session placement (issue 4) calls [`Registry::claim_within`], then creates the
+//! game session and sends the `CreateGameSession` push with [`Registry::push`]; if creating
+//! it fails, it calls [`Registry::release`]. A claim happens under the registry's lock and
+//! takes the first process of the placement index, so two concurrent claims never get the
+//! same process.
 
 use openlift_model::Timestamp;
 
-use super::{Entry, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Registry, Usage};
+use super::{GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Registry, State, Usage};
+
+/// Binds `game_session_id` to the first process of the placement index.
+fn claim(
+    state: &mut State,
+    fleet_id: &str,
+    location: &str,
+    game_session_id: &str,
+    now: Timestamp,
+) -> Option<ProcessInfo> {
+    let process_id = state.index.best(fleet_id, location)?.to_owned();
+    let slot = GameSessionSlot { game_session_id: game_session_id.to_owned(), activated: false, claimed_at: now };
+    let claimed = state.update(&process_id, |e| {
+        e.info.game_session = Some(slot);
+        Ok(e.info.clone())
+    });
+    claimed.ok()
+}
 
 impl Registry {
     /// Atomically picks a process of `fleet_id` in `location` that is active, reported
-    /// healthy and hosts no game session, and binds `game_session_id` to it.
+    /// healthy, hosts no game session and whose compute is below the fleet's activation
+    /// limit as last given to [`claim_within`](Self::claim_within), and binds
+    /// `game_session_id` to it.
     ///
     /// Connected processes are preferred over momentarily disconnected ones, then the one
     /// ready the longest. `None` when no process is available. The caller then sends the
     /// `CreateGameSession` push with [`push`](Self::push), or [`release`](Self::release)s the
     /// claim if the game session cannot be created.
     pub fn claim(&self, fleet_id: &str, location: &str, game_session_id: &str, now: Timestamp) -> Option<ProcessInfo> {
-        let mut processes = self.lock();
-        let entry = processes
-            .values_mut()
-            .filter(|e| {
-                let i = &e.info;
-                i.fleet_id == fleet_id
-                    && i.location == location
-                    && i.status == ProcessStatus::Active
-                    && i.healthy
-                    && i.game_session.is_none()
-            })
-            .min_by(|a, b| {
-                let key = |e: &Entry| (e.info.connections == 0, e.info.activated_at, e.info.process_id.clone());
-                key(a).cmp(&key(b))
-            })?;
-        entry.info.game_session =
-            Some(GameSessionSlot { game_session_id: game_session_id.to_owned(), activated: false, claimed_at: now });
-        Some(entry.info.clone())
+        claim(&mut self.lock(), fleet_id, location, game_session_id, now)
+    }
+
+    /// [`claim`](Self::claim) with the fleet's `MaxConcurrentGameSessionActivations`
+    /// (`None`: unlimited): a compute with that many game sessions awaiting activation
+    /// (claimed, not yet activated, on a process still active) gets no further one.
+    pub fn claim_within(
+        &self,
+        fleet_id: &str,
+        location: &str,
+        game_session_id: &str,
+        now: Timestamp,
+        max_activating: Option<u32>,
+    ) -> Option<ProcessInfo> {
+        let mut state = self.lock();
+        state.index.set_limit(fleet_id, max_activating);
+        claim(&mut state, fleet_id, location, game_session_id, now)
     }
 
     /// Undoes a claim: frees the process if it still holds `game_session_id`.
     pub fn release(&self, process_id: &str, game_session_id: &str) -> bool {
-        let mut processes = self.lock();
-        match processes.get_mut(process_id) {
-            Some(e) if e.info.game_session.as_ref().is_some_and(|s| s.game_session_id == game_session_id) => {
+        let released = self.lock().update(process_id, |e| {
+            let held = e.info.game_session.as_ref().is_some_and(|s| s.game_session_id == game_session_id);
+            if held {
                 e.info.game_session = None;
-                true
             }
-            _ => false,
-        }
+            Ok(held)
+        });
+        released.unwrap_or(false)
     }
 
     /// Whether the process hosts this game session.
     pub fn hosts(&self, process_id: &str, game_session_id: &str) -> bool {
         self.lock()
+            .processes
             .get(process_id)
             .is_some_and(|e| e.info.game_session.as_ref().is_some_and(|s| s.game_session_id == game_session_id))
     }
@@ -72,10 +92,34 @@ impl Registry {
         })
     }
 
+    /// A compute was deregistered: its processes get no game session any more, and
+    /// processes of it cannot connect until it is registered again.
+    pub fn retire_compute(&self, fleet_id: &str, compute_name: &str) {
+        let mut state = self.lock();
+        state.retired.insert((fleet_id.to_owned(), compute_name.to_owned()));
+        let on_compute: Vec<String> = state
+            .processes
+            .values()
+            .filter(|e| e.info.fleet_id == fleet_id && e.info.compute_name == compute_name)
+            .map(|e| e.info.process_id.clone())
+            .collect();
+        for process_id in on_compute {
+            let _known = state.update(&process_id, |e| {
+                e.retired = true;
+                Ok(())
+            });
+        }
+    }
+
+    /// A compute was registered (again): processes of it may connect.
+    pub fn compute_registered(&self, fleet_id: &str, compute_name: &str) {
+        self.lock().retired.remove(&(fleet_id.to_owned(), compute_name.to_owned()));
+    }
+
     /// Counts of a fleet's active processes, in one location or all.
     pub fn usage(&self, fleet_id: &str, location: Option<&str>) -> Usage {
         let mut usage = Usage::default();
-        for e in self.lock().values() {
+        for e in self.lock().processes.values() {
             let i = &e.info;
             if i.fleet_id != fleet_id || location.is_some_and(|l| l != i.location) || i.status != ProcessStatus::Active
             {

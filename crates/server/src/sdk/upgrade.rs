@@ -99,6 +99,8 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
         compute_name: query.compute_id.clone(),
         location: compute.compute.location.unwrap_or_default(),
         certificate_path: compute.certificate_path,
+        ip_address: compute.compute.ip_address,
+        dns_name: compute.compute.dns_name,
         sdk_language: query.sdk_language.clone(),
         sdk_version: query.sdk_version.clone(),
         token_digest: match proof {
