@@ -24,6 +24,7 @@ def test_registered_compute_is_active_with_arn_and_sdk_endpoint(gl, fleet, serve
     assert compute["ComputeStatus"] == "ACTIVE"
     assert isinstance(compute["CreationTime"], datetime.datetime)
     assert compute["GameLiftServiceSdkEndpoint"] == f"ws://{server.address}"
+    assert compute["GameLiftAgentEndpoint"] == f"ws://{server.address}/agent"
 
 
 def test_registering_a_compute_name_twice_in_a_fleet_is_a_conflict(gl, fleet):

@@ -11,17 +11,28 @@
 //!   one they were launched with, which their open SDK connection no longer needs.
 //! * DescribeRuntimeConfiguration runs at start and every poll interval; a changed answer is
 //!   handed to the supervisor, an error keeps the last configuration.
+//! * When the control plane returns a `GameLiftAgentEndpoint`, the agent keeps a WebSocket
+//!   to it ([`crate::link`], [`crate::conversation`]): heartbeats, readiness, process
+//!   endings and their logs, forced stops and compute termination. Without one (AWS
+//!   without the agent endpoint, or a scripted control plane) nothing can report readiness,
+//!   so the readiness timeout is off.
+//!
+//! Shutdown (the caller's token, `StartComputeTermination`, or a heartbeat answer saying the
+//! compute is terminating): every process is stopped, then its ending and logs are
+//! reported, then the connection closes.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::control::{ControlError, ControlPlane, ServerProcess};
+use crate::conversation::{self, LogPaths};
 use crate::events::ProcessEvent;
 use crate::launch::LaunchSpec;
+use crate::link::{AgentLink, LinkTarget};
 use crate::supervisor::{LaunchEnv, Supervisor, SupervisorConfig};
 
 /// How many times a startup call is tried before the agent gives up.
@@ -47,6 +58,8 @@ pub struct AgentSettings {
     pub sdk_endpoint_override: Option<String>,
     /// How processes are launched and stopped.
     pub supervisor: SupervisorConfig,
+    /// How often the agent heartbeats on its WebSocket.
+    pub heartbeat_interval: Duration,
 }
 
 /// Why the agent could not start.
@@ -74,7 +87,7 @@ pub struct Agent {
 
 impl Agent {
     /// Registers the compute, gets a token and starts supervising; everything stops when
-    /// `shutdown` is cancelled.
+    /// `shutdown` is cancelled, or when the control plane terminates the compute.
     pub async fn start(
         control: Arc<dyn ControlPlane>,
         settings: AgentSettings,
@@ -86,6 +99,7 @@ impl Agent {
             fleet_id = %settings.fleet_id,
             compute = %settings.compute_name,
             sdk_endpoint = %websocket_url,
+            agent_endpoint = ?registered.agent_endpoint,
             reused = registered.reused,
             "compute registered"
         );
@@ -95,13 +109,49 @@ impl Agent {
             websocket_url,
             fleet_id: settings.fleet_id.clone(),
             host_id: settings.compute_name.clone(),
-            auth_token: token_rx,
+            auth_token: token_rx.clone(),
         };
-        let supervisor = Supervisor::start(settings.supervisor, env, shutdown.clone());
+        let mut supervisor_config = settings.supervisor;
+        if registered.agent_endpoint.is_none() && !supervisor_config.ready_timeout.is_zero() {
+            tracing::warn!(
+                "the control plane has no agent endpoint; processes cannot report readiness, so they get no readiness timeout"
+            );
+            supervisor_config.ready_timeout = Duration::ZERO;
+        }
+        let log_dir = supervisor_config.log_dir.clone();
+        // The agent's own shutdown: the caller's, or the control plane's StartComputeTermination.
+        let stopping = shutdown.child_token();
+        let supervisor = Supervisor::start(supervisor_config, env, stopping.clone());
         let events = supervisor.subscribe();
         let tracker = TaskTracker::new();
-        tracker.spawn(keep_token_fresh(control.clone(), token.expires_at, token_tx, shutdown.clone()));
-        tracker.spawn(poll_runtime_configuration(control, supervisor.clone(), settings.poll_interval, shutdown));
+        // What runs until the last ending is reported: the connection and the token it needs.
+        let done = match registered.agent_endpoint {
+            Some(endpoint) => {
+                let done = CancellationToken::new();
+                let target = LinkTarget { endpoint, fleet_id: settings.fleet_id, compute_name: settings.compute_name };
+                let (pushes_tx, pushes) = mpsc::unbounded_channel();
+                let link = AgentLink::start(target, token_rx, pushes_tx, done.clone(), &tracker);
+                let log_paths = LogPaths::default();
+                let (interval, sup) = (settings.heartbeat_interval, supervisor.clone());
+                tracker.spawn(conversation::heartbeat(link.clone(), sup, interval, stopping.clone(), done.clone()));
+                tracker.spawn(conversation::handle_pushes(
+                    pushes,
+                    supervisor.clone(),
+                    log_paths.clone(),
+                    stopping.clone(),
+                ));
+                let report = conversation::report(link, supervisor.clone(), supervisor.subscribe(), log_dir, log_paths);
+                let finished = done.clone();
+                tracker.spawn(async move {
+                    report.await;
+                    finished.cancel();
+                });
+                done
+            }
+            None => stopping.clone(),
+        };
+        tracker.spawn(keep_token_fresh(control.clone(), token.expires_at, token_tx, done));
+        tracker.spawn(poll_runtime_configuration(control, supervisor.clone(), settings.poll_interval, stopping));
         tracker.close();
         Ok(Agent { supervisor, tracker, events })
     }

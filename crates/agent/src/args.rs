@@ -48,7 +48,11 @@ pub struct AgentArgs {
     /// How long a process may take to exit after SIGTERM before it is SIGKILLed.
     #[arg(long, env = "OPENLIFT_AGENT_GRACE_PERIOD", default_value = "30s", value_parser = parse_duration)]
     pub grace_period: Duration,
-    /// How long a process may take to become ready before it is stopped; 0 disables this.
+    /// How often the agent heartbeats on its connection to the control plane, e.g. 60s.
+    #[arg(long, env = "OPENLIFT_AGENT_HEARTBEAT_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+    /// How long a process may take to become ready (its ProcessReady reaches the control
+    /// plane) before it is stopped; 0 disables this.
     #[arg(long, env = "OPENLIFT_AGENT_READY_TIMEOUT", default_value = "5m", value_parser = parse_duration)]
     pub ready_timeout: Duration,
 }
@@ -132,6 +136,7 @@ mod tests {
         assert_eq!(args.poll_interval, Duration::from_secs(5));
         assert_eq!(args.grace_period, Duration::from_secs(30));
         assert_eq!(args.ready_timeout, Duration::from_secs(300));
+        assert_eq!(args.heartbeat_interval, Duration::from_secs(60));
         assert_eq!(args.port_range, PortRange::new(7000, 7999));
         assert_eq!(args.log_dir, PathBuf::from("./openlift-agent-logs"));
         assert!(

@@ -4,7 +4,8 @@
 //! (section 7.8).
 //!
 //! [`ControlPlane`] is the seam: [`GameLiftControlPlane`] calls a real GameLift API (ours or
-//! AWS's) with `aws-sdk-gamelift`; a later agent WebSocket (issue 5) can implement it too.
+//! AWS's) with `aws-sdk-gamelift`. The rest of the conversation (heartbeats, process
+//! terminations, readiness) goes over the agent WebSocket ([`crate::link`]).
 //!
 //! Restarting the agent on a compute that is still registered makes RegisterCompute fail
 //! with `ConflictException`; the agent then reads the existing registration with
@@ -35,6 +36,9 @@ pub struct Registration {
 pub struct RegisteredCompute {
     /// `GameLiftServiceSdkEndpoint`: the WebSocket URL server processes connect to.
     pub sdk_endpoint: String,
+    /// `GameLiftAgentEndpoint`: the WebSocket URL the agent connects to, if the control
+    /// plane has one.
+    pub agent_endpoint: Option<String>,
     /// Whether an existing registration was reused after a `ConflictException`.
     pub reused: bool,
 }
@@ -127,7 +131,8 @@ impl GameLiftControlPlane {
         let sdk_endpoint = compute
             .game_lift_service_sdk_endpoint()
             .ok_or(ControlError::Missing { operation: "DescribeCompute", field: "GameLiftServiceSdkEndpoint" })?;
-        Ok(RegisteredCompute { sdk_endpoint: sdk_endpoint.to_owned(), reused: true })
+        let agent_endpoint = compute.game_lift_agent_endpoint().map(str::to_owned);
+        Ok(RegisteredCompute { sdk_endpoint: sdk_endpoint.to_owned(), agent_endpoint, reused: true })
     }
 }
 
@@ -147,12 +152,14 @@ impl ControlPlane for GameLiftControlPlane {
             .await;
         match result {
             Ok(output) => {
+                let compute = output.compute();
                 let endpoint =
-                    output.compute().and_then(|c| c.game_lift_service_sdk_endpoint()).ok_or(ControlError::Missing {
+                    compute.and_then(|c| c.game_lift_service_sdk_endpoint()).ok_or(ControlError::Missing {
                         operation: "RegisterCompute",
                         field: "GameLiftServiceSdkEndpoint",
                     })?;
-                Ok(RegisteredCompute { sdk_endpoint: endpoint.to_owned(), reused: false })
+                let agent_endpoint = compute.and_then(|c| c.game_lift_agent_endpoint()).map(str::to_owned);
+                Ok(RegisteredCompute { sdk_endpoint: endpoint.to_owned(), agent_endpoint, reused: false })
             }
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conflict_exception()) => {
                 tracing::info!(compute = %r.compute_name, "compute already registered; reusing its registration");

@@ -12,6 +12,9 @@
 //! * [`args`]: flags and `OPENLIFT_AGENT_*` variables.
 //! * [`control`]: RegisterCompute, GetComputeAuthToken, DescribeRuntimeConfiguration.
 //! * [`agent`]: startup, token refresh, runtime configuration polling.
+//! * [`link`]: the agent's WebSocket to the control plane's `GameLiftAgentEndpoint`.
+//! * [`conversation`]: heartbeats, pushes and process-ending reports on it.
+//! * [`logs`]: the log files uploaded when a process ends.
 //! * [`supervisor`]: launching, watching, stopping and replacing processes.
 //! * [`launch`]: parameter splitting and the `{port}` placeholder.
 //! * [`events`]: what happens to processes, with GameLift's event names.
@@ -19,14 +22,19 @@
 pub mod agent;
 pub mod args;
 pub mod control;
+pub mod conversation;
 pub mod events;
 pub mod launch;
+pub mod link;
+pub mod logs;
 pub mod supervisor;
 
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
+use aws_config::environment::region::EnvironmentVariableRegionProvider;
 use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileRegionProvider;
 use aws_sdk_gamelift::config::Region;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use tokio_util::sync::CancellationToken;
@@ -58,6 +66,7 @@ pub async fn run(args: AgentArgs, shutdown: CancellationToken) -> anyhow::Result
         compute_name: args.compute_name,
         poll_interval: args.poll_interval,
         sdk_endpoint_override: args.sdk_endpoint_override,
+        heartbeat_interval: args.heartbeat_interval,
         supervisor: SupervisorConfig {
             log_dir: args.log_dir,
             port_range: args.port_range,
@@ -80,8 +89,11 @@ pub async fn run(args: AgentArgs, shutdown: CancellationToken) -> anyhow::Result
 /// with credentials and Region found as the AWS CLI finds them; `region` wins if given.
 pub async fn gamelift_client(endpoint: &str, region: Option<String>) -> aws_sdk_gamelift::Client {
     let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    // AWS_REGION, then the profile: the full default chain would also build an instance
+    // metadata client, which needs a default HTTP client this crate does not enable.
     let region = RegionProviderChain::first_try(region.map(Region::new))
-        .or_default_provider()
+        .or_else(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new())
         .or_else(Region::new(DEFAULT_REGION));
     let shared = aws_config::defaults(BehaviorVersion::latest()).http_client(http).region(region).load().await;
     let config = aws_sdk_gamelift::config::Builder::from(&shared).endpoint_url(endpoint).build();

@@ -48,6 +48,7 @@ async fn start_server(shutdown: CancellationToken) -> (std::net::SocketAddr, tem
         tls_cert: None,
         tls_key: None,
         process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
+        agent_heartbeat_timeout: openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
     };
     tokio::spawn(async move { openlift_server::serve(config, listener, shutdown).await.expect("server") });
     (addr, data_dir)
@@ -77,6 +78,7 @@ fn settings(ws: &Workspace, fleet_id: &str, compute_name: &str) -> AgentSettings
         poll_interval: Duration::from_millis(200),
         sdk_endpoint_override: None,
         supervisor: ws.config(),
+        heartbeat_interval: Duration::from_secs(60),
     }
 }
 
@@ -156,7 +158,7 @@ struct ShortTokens {
 #[async_trait::async_trait]
 impl ControlPlane for ShortTokens {
     async fn register_compute(&self) -> Result<RegisteredCompute, ControlError> {
-        Ok(RegisteredCompute { sdk_endpoint: "ws://registered".into(), reused: false })
+        Ok(RegisteredCompute { sdk_endpoint: "ws://registered".into(), agent_endpoint: None, reused: false })
     }
 
     async fn compute_auth_token(&self) -> Result<ComputeToken, ControlError> {

@@ -92,6 +92,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         tls_cert: None,
         tls_key: None,
         process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
+        agent_heartbeat_timeout: openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
     };
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(openlift_server::serve(config, listener, shutdown.clone()));

@@ -47,6 +47,8 @@ const READY_WAIT: Duration = Duration::from_secs(30);
 const READY_POLL: Duration = Duration::from_millis(250);
 /// How often the agent reads the runtime configuration.
 const POLL_INTERVAL: Duration = Duration::from_secs(10);
+/// How often the agent heartbeats to the control plane.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 /// How long a game server may take to exit after SIGTERM.
 const GRACE_PERIOD: Duration = Duration::from_secs(10);
 
@@ -91,6 +93,7 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         tls_cert: None,
         tls_key: None,
         process_heartbeat_timeout: config::DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
+        agent_heartbeat_timeout: config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
     };
     let server_stop = CancellationToken::new();
     let mut server = tokio::spawn(openlift_server::serve(config, listener, server_stop.clone()));
@@ -157,11 +160,9 @@ impl Dev {
             supervisor: SupervisorConfig {
                 log_dir: self.data_dir.join("agent-logs"),
                 grace_period: GRACE_PERIOD,
-                // TODO(#5): restore the 5-minute default once the agent hears from the control
-                // plane that a process is ready; until then nothing would stop the timeout.
-                ready_timeout: Duration::ZERO,
                 ..SupervisorConfig::default()
             },
+            heartbeat_interval: HEARTBEAT_INTERVAL,
         };
         let control = Arc::new(GameLiftControlPlane::new(client.clone(), registration));
         let agent = match Agent::start(control, settings, stop.clone()).await {

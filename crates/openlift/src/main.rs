@@ -74,6 +74,10 @@ struct ServeArgs {
     /// e.g. 180, 90s, 3m [default: 3m].
     #[arg(long, env = "OPENLIFT_PROCESS_HEARTBEAT_TIMEOUT", value_parser = config::parse_duration)]
     process_heartbeat_timeout: Option<Duration>,
+    /// How long a compute's agent may go without a heartbeat before the compute is marked
+    /// IMPAIRED and gets no new game sessions, e.g. 180, 90s, 3m [default: 3m].
+    #[arg(long, env = "OPENLIFT_AGENT_HEARTBEAT_TIMEOUT", value_parser = config::parse_duration)]
+    agent_heartbeat_timeout: Option<Duration>,
     /// Access key ID of an accepted credential (with OPENLIFT_SECRET_ACCESS_KEY).
     #[arg(long, env = "OPENLIFT_ACCESS_KEY_ID", requires = "secret_access_key")]
     access_key_id: Option<String>,
@@ -109,6 +113,10 @@ impl ServeArgs {
                 .process_heartbeat_timeout
                 .or(file.process_heartbeat_timeout)
                 .unwrap_or(config::DEFAULT_PROCESS_HEARTBEAT_TIMEOUT),
+            agent_heartbeat_timeout: self
+                .agent_heartbeat_timeout
+                .or(file.agent_heartbeat_timeout)
+                .unwrap_or(config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT),
         })
     }
 }

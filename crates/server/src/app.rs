@@ -33,6 +33,10 @@ pub struct App {
     pub sdk_endpoint: String,
     /// The SDK endpoint: server processes and the tasks serving them.
     pub sdk: crate::sdk::SdkEndpoint,
+    /// The URL host agents connect to, returned by RegisterCompute as `GameLiftAgentEndpoint`.
+    pub agent_endpoint: String,
+    /// The agent endpoint: the computes' agent connections and their liveness.
+    pub agents: crate::agent::Agents,
     /// Per-resource locks that keep this node's own updates from racing.
     pub locks: crate::locks::KeyedLocks,
     /// Fleet records for hot paths, kept current with this node's fleet changes.

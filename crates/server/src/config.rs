@@ -23,6 +23,10 @@ pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 /// Default time a server process may go without a healthy heartbeat before it is
 /// terminated (`server-sdk-protocol.md` section 5: GameLift uses about 3 minutes).
 pub const DEFAULT_PROCESS_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(180);
+/// Default time a compute's agent may go without a heartbeat before the compute is marked
+/// `IMPAIRED`: three of the GameLift Agent's 60-second heartbeats (`server-sdk-protocol.md`
+/// section 9).
+pub const DEFAULT_AGENT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Everything the control plane needs to start.
 #[derive(Debug, Clone)]
@@ -50,6 +54,9 @@ pub struct Config {
     /// How long a server process may go without a healthy heartbeat before it is
     /// terminated ([`DEFAULT_PROCESS_HEARTBEAT_TIMEOUT`]).
     pub process_heartbeat_timeout: Duration,
+    /// How long a compute's agent may go without a heartbeat before the compute is marked
+    /// `IMPAIRED` ([`DEFAULT_AGENT_HEARTBEAT_TIMEOUT`]).
+    pub agent_heartbeat_timeout: Duration,
 }
 
 impl Config {
@@ -85,6 +92,9 @@ pub struct FileConfig {
     /// `process_heartbeat_timeout = "3m"` (see [`parse_duration`]).
     #[serde(default, deserialize_with = "duration_text")]
     pub process_heartbeat_timeout: Option<Duration>,
+    /// `agent_heartbeat_timeout = "3m"` (see [`parse_duration`]).
+    #[serde(default, deserialize_with = "duration_text")]
+    pub agent_heartbeat_timeout: Option<Duration>,
     /// `[[credentials]]` tables with `access_key_id` and `secret_access_key`.
     #[serde(default)]
     pub credentials: Vec<CredentialEntry>,
@@ -159,6 +169,7 @@ mod tests {
             tls_cert = "/etc/openlift/cert.pem"
             tls_key = "/etc/openlift/key.pem"
             process_heartbeat_timeout = "90s"
+            agent_heartbeat_timeout = "45s"
             [[credentials]]
             access_key_id = "AKIAEXAMPLE"
             secret_access_key = "secret"
@@ -171,6 +182,7 @@ mod tests {
         assert_eq!(file.credentials[0].access_key_id, "AKIAEXAMPLE");
         assert_eq!(file.tls_cert, Some(PathBuf::from("/etc/openlift/cert.pem")));
         assert_eq!(file.process_heartbeat_timeout, Some(Duration::from_secs(90)));
+        assert_eq!(file.agent_heartbeat_timeout, Some(Duration::from_secs(45)));
     }
 
     #[test]
@@ -201,6 +213,7 @@ mod tests {
             tls_cert: None,
             tls_key: None,
             process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
+            agent_heartbeat_timeout: DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
         };
         assert_eq!(config.database_url(), "sqlite:///tmp/x/openlift.db");
     }

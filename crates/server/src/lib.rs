@@ -3,8 +3,10 @@
 //!
 //! [`serve`] runs everything on a listener the caller bound, until `shutdown` is
 //! cancelled, so tests bind port 0 and talk to the real server. One port carries the API
-//! (`http://` and `https://`) and the game servers' SDK endpoint (`ws://` and `wss://`).
+//! (`http://` and `https://`), the game servers' SDK endpoint (`ws://` and `wss://`) and
+//! the host agents' endpoint (the same with the path [`agent::AGENT_PATH`]).
 
+pub mod agent;
 pub mod api;
 pub mod app;
 pub mod config;
@@ -82,6 +84,7 @@ impl Server {
     /// before a restart; `addr` is where the server will listen.
     pub async fn build(config: Config, addr: SocketAddr, clock: Arc<dyn Clock>) -> Result<Self, ServeError> {
         let sdk_endpoint = config.sdk_endpoint.clone().unwrap_or_else(|| format!("ws://{addr}"));
+        let agent_endpoint = agent::endpoint_for(&sdk_endpoint);
         let data_dir = config.data_dir.clone();
         let configured = config.credentials.clone();
         let (tls_cert, tls_key) = (config.tls_cert.clone(), config.tls_key.clone());
@@ -114,6 +117,8 @@ impl Server {
             page_tokens: PageTokens::new(page_key),
             sdk_endpoint,
             sdk: sdk::SdkEndpoint::new(config.process_heartbeat_timeout),
+            agent_endpoint,
+            agents: agent::Agents::new(config.agent_heartbeat_timeout),
             locks: locks::KeyedLocks::default(),
             fleets: fleet_cache::FleetCache::default(),
         };
@@ -133,6 +138,7 @@ impl Server {
         let region = self.app.scope.region.clone();
         let tasks = self.app.sdk.tasks.clone();
         sdk::spawn_sweeper(&self.app);
+        agent::spawn_sweeper(&self.app);
         let door = sdk::accept::FrontDoor {
             router: http::router(self.app),
             tls: tokio_rustls::TlsAcceptor::from(self.tls),

@@ -20,7 +20,7 @@ use openlift_store::{GameSessionFilter, PageRequest, PlayerSessionFilter, StoreE
 
 use crate::app::{App, internal};
 use crate::sdk::push::{self, Push};
-use crate::sdk::registry::ProcessInfo;
+use crate::sdk::registry::{ProcessInfo, ProcessStatus};
 
 /// How long a player session stays RESERVED before it times out.
 pub const RESERVATION_TIMEOUT: Duration = Duration::from_secs(60);
@@ -63,10 +63,7 @@ pub fn place(app: &App, fleet: &Fleet, location: &str, game_session_id: &str) ->
         .as_ref()
         .and_then(|rc| rc.max_concurrent_game_session_activations)
         .and_then(|max| u32::try_from(max).ok());
-    let info = app
-        .sdk
-        .processes
-        .claim_within(fleet.id(), location, game_session_id, app.now(), max_activating)
+    let info = crate::agent::claim(app, fleet.id(), location, game_session_id, max_activating)
         .ok_or_else(|| capacity_exceeded(fleet.id(), location))?;
     Ok(Placement {
         process_id: info.process_id,
@@ -129,18 +126,26 @@ pub async fn update_session(
 }
 
 /// Tells the hosting process to end (TerminateGameSession). A forced termination ends
-/// the session at once; a triggered one waits for the process's `ProcessEnding`.
+/// the session at once and has the compute's agent stop the process
+/// (`ForceExitServerProcess`), or tells the process itself when no agent is connected; a
+/// triggered one waits for the process's `ProcessEnding`.
 pub async fn terminate_process_of(
     app: &App,
     record: GameSessionRecord,
     mode: TerminationMode,
 ) -> Result<GameSessionRecord, ApiError> {
     let now = app.now();
-    if let Some(process_id) = &record.process_id
-        && let Err(e) = app.sdk.processes.terminate(process_id, now)
-    {
-        tracing::info!(process_id = %process_id, error = %e, "hosting process already gone");
-        return end_session(app, record.id(), None).await;
+    if let Some(process_id) = &record.process_id {
+        let info = app.sdk.processes.get(process_id);
+        let forced = mode == TerminationMode::ForceTerminate
+            && info.as_ref().is_some_and(|info| {
+                !matches!(info.status, ProcessStatus::Ended { .. })
+                    && crate::agent::force_exit(app, info, EventCode::ServerProcessForceTerminated.as_str())
+            });
+        if !forced && let Err(e) = app.sdk.processes.terminate(process_id, now) {
+            tracing::info!(process_id = %process_id, error = %e, "hosting process already gone");
+            return end_session(app, record.id(), None).await;
+        }
     }
     match mode {
         TerminationMode::ForceTerminate => {
@@ -189,9 +194,15 @@ pub async fn activated(app: &App, game_session_id: &str) -> Result<(), ApiError>
 /// A process ended (ProcessEnding, unhealthy, terminated): it is forgotten, and its game
 /// session ends with it.
 pub async fn process_ended(app: &App, info: &ProcessInfo) {
+    process_ended_with(app, info, None).await;
+}
+
+/// A process ended: it is forgotten, and its game session ends with it, with `reason`
+/// unless the session already has one (as its agent reports it: crashed, forced, ...).
+pub async fn process_ended_with(app: &App, info: &ProcessInfo, reason: Option<GameSessionStatusReason>) {
     crate::sdk::durable::forget(app, info).await;
     let Some(slot) = &info.game_session else { return };
-    if let Err(e) = end_session(app, &slot.game_session_id, None).await
+    if let Err(e) = end_session(app, &slot.game_session_id, reason).await
         && e.code != ErrorCode::NotFoundException
     {
         tracing::warn!(game_session_id = %slot.game_session_id, error = %e.message, "could not end the game session");

@@ -559,6 +559,7 @@ async fn register_compute_returns_an_active_compute_with_the_sdk_endpoint() {
     assert_eq!(compute.dns_name(), Some("box-1.lab"));
     assert_eq!(compute.creation_time(), Some(&datetime(registered_at)));
     assert_eq!(compute.game_lift_service_sdk_endpoint(), Some(format!("ws://{}", server.addr).as_str()));
+    assert_eq!(compute.game_lift_agent_endpoint(), Some(format!("ws://{}/agent", server.addr).as_str()));
 
     let described = client.describe_compute().fleet_id(&fleet_id).compute_name("box-1").send().await.unwrap();
     assert_eq!(described.compute(), Some(compute));

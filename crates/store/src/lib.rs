@@ -180,6 +180,8 @@ pub trait Store: Send + Sync + 'static {
         location: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<ComputeRecord>, StoreError>;
+    /// Replaces a registered compute's record (its status changes); `NotFound` if absent.
+    async fn update_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError>;
     /// Deregisters a compute and revokes its auth tokens; `NotFound` if absent.
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError>;
     /// Deletes every compute of a fleet and their tokens (the fleet is being deleted).

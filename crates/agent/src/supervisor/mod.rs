@@ -153,6 +153,12 @@ impl Supervisor {
         self.stop(process_id, Termination::TerminatedUnhealthy).await
     }
 
+    /// Stops a process the control plane keeps reporting unregistered
+    /// (`SERVER_PROCESS_SDK_INITIALIZATION_TIMEOUT`); `false` if no such process is running.
+    pub async fn terminate_uninitialized(&self, process_id: &str) -> bool {
+        self.stop(process_id, Termination::SdkInitializationTimeout).await
+    }
+
     /// The processes currently running.
     pub async fn processes(&self) -> Vec<ProcessInfo> {
         self.ask(Command::Processes).await.unwrap_or_default()

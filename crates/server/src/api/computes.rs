@@ -1,5 +1,10 @@
 //! RegisterCompute, DeregisterCompute, DescribeCompute, ListCompute and
 //! GetComputeAuthToken for Anywhere fleets (`control-plane-api.md` section 7.6).
+//!
+//! A compute is `ACTIVE` from registration; it is `IMPAIRED` while the agent that
+//! connected for it has stopped heartbeating ([`crate::agent`]). Every compute returned
+//! carries both endpoints: `GameLiftServiceSdkEndpoint` for server processes and
+//! `GameLiftAgentEndpoint` for the GameLift Agent or `openlift agent`.
 
 use openlift_core::records::{AuthToken, ComputeRecord};
 use openlift_core::{fleet, ids};
@@ -46,6 +51,7 @@ pub async fn register(app: &App, input: RegisterComputeInput) -> Result<Register
         location: Some(location),
         creation_time: Some(app.now()),
         game_lift_service_sdk_endpoint: Some(app.sdk_endpoint.clone()),
+        game_lift_agent_endpoint: Some(app.agent_endpoint.clone()),
         ..Default::default()
     };
     let record = ComputeRecord { compute, certificate_path: input.certificate_path };
@@ -71,7 +77,15 @@ async fn existing_compute(app: &App, fleet_id_or_arn: &str, compute: &str) -> Re
     record.ok_or_else(|| ApiError::not_found(format!("Compute {name} not found in fleet {}.", fleet.id())))
 }
 
+/// A stored compute as the API shows it, with this server's endpoints.
+fn shown(app: &App, mut compute: Compute) -> Compute {
+    compute.game_lift_service_sdk_endpoint = Some(app.sdk_endpoint.clone());
+    compute.game_lift_agent_endpoint = Some(app.agent_endpoint.clone());
+    compute
+}
+
 /// Deregisters a compute; it can no longer host game sessions and its tokens stop working.
+/// Its agent, if connected, is told `StartComputeTermination` and shuts down.
 pub async fn deregister(app: &App, input: DeregisterComputeInput) -> Result<DeregisterComputeOutput, ApiError> {
     let record = existing_compute(app, &input.fleet_id, &input.compute_name).await?;
     let fleet_id = record.compute.fleet_id.unwrap_or_default();
@@ -85,29 +99,40 @@ pub async fn deregister(app: &App, input: DeregisterComputeInput) -> Result<Dere
     }
     app.sdk.processes.retire_compute(&fleet_id, &name);
     tracing::info!(fleet_id = %fleet_id, compute = %name, "compute deregistered");
+    crate::agent::compute_deregistered(app, &fleet_id, &name);
     Ok(DeregisterComputeOutput {})
 }
 
 /// One compute.
 pub async fn describe(app: &App, input: DescribeComputeInput) -> Result<DescribeComputeOutput, ApiError> {
     let record = existing_compute(app, &input.fleet_id, &input.compute_name).await?;
-    Ok(DescribeComputeOutput { compute: Some(record.compute) })
+    Ok(DescribeComputeOutput { compute: Some(shown(app, record.compute)) })
 }
 
-/// A fleet's computes, optionally in one location; all are ACTIVE, and container
-/// filters match nothing on an Anywhere fleet.
+/// A fleet's computes, optionally in one location and status; container filters match
+/// nothing on an Anywhere fleet. The status filter applies to each page, so a page may be
+/// short (even empty) and still have a `NextToken`.
 pub async fn list(app: &App, input: ListComputeInput) -> Result<ListComputeOutput, ApiError> {
     // ListCompute declares no NotFoundException: an unknown fleet is an invalid request.
     let fleet = load_fleet(app, &input.fleet_id, ErrorCode::InvalidRequestException).await?.value;
-    if input.container_group_definition_name.is_some() || input.compute_status == Some(ListComputeInputStatus::Impaired)
-    {
+    if input.container_group_definition_name.is_some() {
         return Ok(ListComputeOutput { compute_list: Some(Vec::new()), next_token: None });
     }
+    let wanted = input.compute_status.map(|status| match status {
+        ListComputeInputStatus::Active => ComputeStatus::Active,
+        ListComputeInputStatus::Impaired => ComputeStatus::Impaired,
+    });
     let scope = format!("ListCompute|{}|{}", fleet.id(), input.location.as_deref().unwrap_or_default());
     let page = app.page_request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
     let computes = app.store.list_computes(fleet.id(), input.location.as_deref(), page).await.map_err(internal)?;
     let next_token = app.next_token(&scope, &computes);
-    Ok(ListComputeOutput { compute_list: Some(computes.items.into_iter().map(|c| c.compute).collect()), next_token })
+    let list = computes
+        .items
+        .into_iter()
+        .map(|c| shown(app, c.compute))
+        .filter(|c| wanted.is_none_or(|status| c.compute_status == Some(status)))
+        .collect();
+    Ok(ListComputeOutput { compute_list: Some(list), next_token })
 }
 
 /// A new auth token for a registered compute, valid for [`AUTH_TOKEN_LIFETIME`]; only

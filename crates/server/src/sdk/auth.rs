@@ -39,17 +39,17 @@ pub(super) enum Proof {
 
 /// An HTTP refusal of the upgrade.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Refusal {
-    pub(super) status: StatusCode,
-    pub(super) message: String,
+pub(crate) struct Refusal {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
 }
 
 impl Refusal {
-    pub(super) fn forbidden(message: impl Into<String>) -> Self {
+    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
         Refusal { status: StatusCode::FORBIDDEN, message: message.into() }
     }
 
-    fn unauthorized(message: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
         Refusal { status: StatusCode::UNAUTHORIZED, message: message.into() }
     }
 }
@@ -62,20 +62,30 @@ pub(super) async fn authenticate(app: &App, query: &ConnectQuery) -> Result<Proo
     }
 }
 
-async fn check_token(app: &App, query: &ConnectQuery, token: &str) -> Result<Proof, Refusal> {
-    let digest = ids::auth_token_digest(token);
-    let stored = app.store.get_auth_token(&digest).await.map_err(|error| {
+/// What is wrong with a compute auth token for `fleet_id` and `compute_name`, if anything:
+/// it must be one GetComputeAuthToken issued for that compute and not expired.
+pub(crate) async fn token_problem(
+    app: &App,
+    fleet_id: &str,
+    compute_name: &str,
+    digest: &str,
+) -> Result<Option<&'static str>, Refusal> {
+    let stored = app.store.get_auth_token(digest).await.map_err(|error| {
         tracing::error!(%error, "reading an auth token failed");
         Refusal { status: StatusCode::INTERNAL_SERVER_ERROR, message: "Internal error; retry.".into() }
     })?;
     let now = app.now();
-    let problem = match &stored {
+    Ok(match &stored {
         None => Some("unknown"),
-        Some(t) if t.fleet_id != query.fleet_id || t.compute_name != query.compute_id => Some("bound elsewhere"),
+        Some(t) if t.fleet_id != fleet_id || t.compute_name != compute_name => Some("bound elsewhere"),
         Some(t) if t.expires_at <= now => Some("expired"),
         Some(_) => None,
-    };
-    let Some(problem) = problem else {
+    })
+}
+
+async fn check_token(app: &App, query: &ConnectQuery, token: &str) -> Result<Proof, Refusal> {
+    let digest = ids::auth_token_digest(token);
+    let Some(problem) = token_problem(app, &query.fleet_id, &query.compute_id, &digest).await? else {
         return Ok(Proof::Token(digest));
     };
     if app.sdk.processes.knows_token(&query.process_id, &query.fleet_id, &query.compute_id, &digest) {

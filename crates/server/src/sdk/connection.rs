@@ -11,6 +11,8 @@
 //! * A connection sending more than its frame budget ([`BURST`] frames, refilled at
 //!   [`RATE_PER_SECOND`]) is closed with 1008; frames over [`MAX_MESSAGE_BYTES`] end it.
 //!   Either way only that connection suffers.
+//! * A successful `ActivateServerProcess` or `ActivateGameSession` is reported to the
+//!   process's agent ([`crate::agent`]).
 //! * A server ping every [`PING_INTERVAL`]; a connection silent for [`IDLE_LIMIT`] is dropped.
 //! * On server shutdown the close code is 1012 (service restart): the SDKs treat anything
 //!   but 1000/1001 as abnormal and reconnect. A connection dropped by the registry (it
@@ -227,6 +229,9 @@ async fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bo
         tracing::info!(process_id = %caller.process_id, action = ?action, request_id = %inbound.request_id,
             status = failure.status, message = %failure.message, "sdk request refused");
     }
+    if outcome.is_ok() {
+        tell_agent(app, caller, action, &inbound.body);
+    }
     let ending = action == Some("TerminateServerProcess") && outcome.is_ok();
     if ending && let Some(info) = registry.get(caller.process_id) {
         crate::sessions::process_ended(app, &info).await;
@@ -234,4 +239,18 @@ async fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bo
     let frame = messages::reply(action, &inbound.request_id, outcome);
     registry.remember_reply(caller.process_id, &inbound.request_id, &frame);
     Some((frame, ending))
+}
+
+/// Tells the process's agent that it became ready or activated its game session.
+fn tell_agent(app: &App, caller: Caller<'_>, action: Option<&str>, body: &serde_json::Map<String, serde_json::Value>) {
+    let Some(info) = app.sdk.processes.get(caller.process_id) else { return };
+    match action {
+        Some("ActivateServerProcess") => crate::agent::process_registered(app, &info),
+        Some("ActivateGameSession") => {
+            if let Ok(Some(game_session_id)) = messages::string(body, "GameSessionId") {
+                crate::agent::game_session_activated(app, &info, game_session_id);
+            }
+        }
+        _ => {}
+    }
 }

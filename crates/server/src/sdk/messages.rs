@@ -13,46 +13,46 @@
 use serde_json::{Map, Value};
 
 /// Result fields of a successful response.
-pub(super) type Fields = Map<String, Value>;
+pub(crate) type Fields = Map<String, Value>;
 
 /// An error answer: a non-200 status and the message the SDK reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Failure {
-    pub(super) status: u16,
-    pub(super) message: String,
+pub(crate) struct Failure {
+    pub(crate) status: u16,
+    pub(crate) message: String,
 }
 
 impl Failure {
     /// 400 Bad Request.
-    pub(super) fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Failure { status: 400, message: message.into() }
     }
 
     /// 404 Not Found.
-    pub(super) fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Failure { status: 404, message: message.into() }
     }
 
     /// 500 Internal Server Error.
-    pub(super) fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         Failure { status: 500, message: "Internal service error; retry the request.".into() }
     }
 }
 
 /// A request frame the endpoint can answer.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Inbound {
+pub(crate) struct Inbound {
     /// `Action`, if it is a string.
-    pub(super) action: Option<String>,
+    pub(crate) action: Option<String>,
     /// `RequestId`.
-    pub(super) request_id: String,
+    pub(crate) request_id: String,
     /// The whole frame; request fields are top-level members.
-    pub(super) body: Map<String, Value>,
+    pub(crate) body: Map<String, Value>,
 }
 
 /// Why a frame is ignored rather than answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Unanswerable {
+pub(crate) enum Unanswerable {
     /// Not JSON, or not a JSON object.
     NotAnObject,
     /// No string `RequestId` to answer to.
@@ -60,7 +60,7 @@ pub(super) enum Unanswerable {
 }
 
 /// Parses a text frame.
-pub(super) fn parse(text: &str) -> Result<Inbound, Unanswerable> {
+pub(crate) fn parse(text: &str) -> Result<Inbound, Unanswerable> {
     let Ok(Value::Object(body)) = serde_json::from_str::<Value>(text) else {
         return Err(Unanswerable::NotAnObject);
     };
@@ -73,7 +73,7 @@ pub(super) fn parse(text: &str) -> Result<Inbound, Unanswerable> {
 }
 
 /// The response frame to a request.
-pub(super) fn reply(action: Option<&str>, request_id: &str, outcome: Result<Fields, Failure>) -> String {
+pub(crate) fn reply(action: Option<&str>, request_id: &str, outcome: Result<Fields, Failure>) -> String {
     let mut frame = Map::new();
     frame.insert("Action".into(), action.map_or(Value::Null, |a| Value::String(a.to_owned())));
     frame.insert("RequestId".into(), Value::String(request_id.to_owned()));
@@ -91,7 +91,7 @@ pub(super) fn reply(action: Option<&str>, request_id: &str, outcome: Result<Fiel
 }
 
 /// A member by exact name, else case-insensitively; `null` is absent.
-pub(super) fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+pub(crate) fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     let value = body
         .get(name)
         .or_else(|| body.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value))?;
@@ -99,7 +99,7 @@ pub(super) fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a 
 }
 
 /// An optional string member; an empty string counts as absent (C++ omits empty strings).
-pub(super) fn string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, Failure> {
+pub(crate) fn string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, Failure> {
     match field(body, name) {
         None => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),
@@ -109,12 +109,12 @@ pub(super) fn string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<Opt
 }
 
 /// A required, non-empty string member.
-pub(super) fn required_string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, Failure> {
+pub(crate) fn required_string<'a>(body: &'a Map<String, Value>, name: &str) -> Result<&'a str, Failure> {
     string(body, name)?.ok_or_else(|| Failure::bad_request(format!("{name} is required.")))
 }
 
 /// An optional integer member (an integral JSON number).
-pub(super) fn integer(body: &Map<String, Value>, name: &str) -> Result<Option<i64>, Failure> {
+pub(crate) fn integer(body: &Map<String, Value>, name: &str) -> Result<Option<i64>, Failure> {
     match field(body, name) {
         None => Ok(None),
         Some(value) => value
@@ -126,7 +126,7 @@ pub(super) fn integer(body: &Map<String, Value>, name: &str) -> Result<Option<i6
 }
 
 /// An optional boolean member.
-pub(super) fn boolean(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, Failure> {
+pub(crate) fn boolean(body: &Map<String, Value>, name: &str) -> Result<Option<bool>, Failure> {
     match field(body, name) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -135,7 +135,7 @@ pub(super) fn boolean(body: &Map<String, Value>, name: &str) -> Result<Option<bo
 }
 
 /// An optional list of strings; absent or `null` is empty.
-pub(super) fn string_list(body: &Map<String, Value>, name: &str) -> Result<Vec<String>, Failure> {
+pub(crate) fn string_list(body: &Map<String, Value>, name: &str) -> Result<Vec<String>, Failure> {
     match field(body, name) {
         None => Ok(Vec::new()),
         Some(Value::Array(items)) => items

@@ -10,13 +10,16 @@
 //!   writes pushes ([`push`]).
 //! * [`registry`]: server processes by process ID, with the push and claim APIs game-session
 //!   placement builds on; [`sweep`] applies the heartbeat timeout.
+//!
+//! An upgrade on [`crate::agent::AGENT_PATH`] is a host agent's connection instead and goes
+//! to [`crate::agent`].
 
 pub(crate) mod accept;
-mod auth;
+pub(crate) mod auth;
 mod connection;
 pub mod durable;
 mod handlers;
-mod messages;
+pub(crate) mod messages;
 mod process;
 pub mod push;
 mod query;
@@ -24,7 +27,7 @@ pub mod registry;
 mod session_actions;
 pub mod sweep;
 pub mod tls;
-mod upgrade;
+pub(crate) mod upgrade;
 
 use std::time::Duration;
 

@@ -40,6 +40,8 @@ pub enum EndReason {
     ForceTerminated,
     /// It disconnected before becoming ready and did not come back within the timeout.
     Abandoned,
+    /// Its compute's agent reported that it exited abnormally (`SERVER_PROCESS_CRASHED`).
+    Crashed,
 }
 
 /// The game session bound to a process (one per process lifetime, section 4).

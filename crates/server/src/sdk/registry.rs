@@ -485,6 +485,9 @@ mod placement;
 mod restore;
 pub(crate) use restore::Endpoint;
 
+#[path = "registry_agent.rs"]
+mod agent;
+
 #[cfg(test)]
 #[path = "registry_tests.rs"]
 mod tests;

@@ -1,5 +1,6 @@
 //! The WebSocket upgrade of an SDK connection (`server-sdk-protocol.md` sections 1.2–1.3
-//! and 8.1): any path, the query parsed leniently, authenticated before the `101`.
+//! and 8.1): any path but [`AGENT_PATH`] (a host agent's connection, handed to
+//! [`crate::agent`]), the query parsed leniently, authenticated before the `101`.
 //!
 //! Order of checks: an RFC 6455 upgrade request (400/426), the query (400, or 401 without
 //! a credential), the credential (403), the compute still registered (403), the process ID
@@ -19,6 +20,7 @@ use super::auth::{self, Proof, Refusal};
 use super::connection;
 use super::query;
 use super::registry::Attach;
+use crate::agent::AGENT_PATH;
 use crate::app::App;
 
 /// Whether a request asks for a WebSocket (`GET` with `Upgrade: websocket`), on any path.
@@ -26,7 +28,7 @@ pub fn is_websocket_upgrade(request: &Request) -> bool {
     request.method() == Method::GET && header_has(request.headers(), header::UPGRADE, "websocket")
 }
 
-fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
+pub(crate) fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
     headers
         .get_all(name)
         .iter()
@@ -35,33 +37,59 @@ fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> boo
         .any(|v| v.trim().eq_ignore_ascii_case(token))
 }
 
-fn refuse(refusal: Refusal) -> Response {
+pub(crate) fn refuse(refusal: Refusal) -> Response {
+    let upgrade_required = refusal.status == StatusCode::UPGRADE_REQUIRED;
     let mut response = Response::new(Body::from(refusal.message));
     *response.status_mut() = refusal.status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if upgrade_required {
+        response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+    }
     response
 }
 
-fn bad_request(message: impl Into<String>) -> Refusal {
+pub(crate) fn bad_request(message: impl Into<String>) -> Refusal {
     Refusal { status: StatusCode::BAD_REQUEST, message: message.into() }
+}
+
+/// Checks the RFC 6455 headers of an upgrade request and returns its `Sec-WebSocket-Key`,
+/// or the refusal (400, or 426 for another WebSocket version).
+pub(crate) fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refusal> {
+    if !header_has(headers, header::CONNECTION, "upgrade") {
+        return Err(bad_request("A WebSocket upgrade needs Connection: Upgrade."));
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v.as_bytes() != b"13") {
+        return Err(Refusal {
+            status: StatusCode::UPGRADE_REQUIRED,
+            message: "Only WebSocket version 13 is supported.".into(),
+        });
+    }
+    headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(|k| k.as_bytes().to_vec())
+        .ok_or_else(|| bad_request("A WebSocket upgrade needs Sec-WebSocket-Key."))
+}
+
+/// The `101 Switching Protocols` answer to a WebSocket key.
+pub(crate) fn switching_protocols(key: &[u8]) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let headers = response.headers_mut();
+    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    let accept = HeaderValue::from_str(&derive_accept_key(key)).expect("base64 is a valid header value");
+    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    response
 }
 
 /// Answers an upgrade request: `101` with the connection task spawned, or an HTTP refusal.
 pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
-    let headers = request.headers();
-    if !header_has(headers, header::CONNECTION, "upgrade") {
-        return refuse(bad_request("A WebSocket upgrade needs Connection: Upgrade."));
+    if request.uri().path() == AGENT_PATH {
+        return crate::agent::upgrade(app, request).await;
     }
-    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v.as_bytes() != b"13") {
-        let mut response = refuse(Refusal {
-            status: StatusCode::UPGRADE_REQUIRED,
-            message: "Only WebSocket version 13 is supported.".into(),
-        });
-        response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-        return response;
-    }
-    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY).map(|k| k.as_bytes().to_vec()) else {
-        return refuse(bad_request("A WebSocket upgrade needs Sec-WebSocket-Key."));
+    let key = match websocket_key(request.headers()) {
+        Ok(key) => key,
+        Err(refusal) => return refuse(refusal),
     };
     let query = match query::parse(request.uri().query()) {
         Ok(query) => query,
@@ -121,13 +149,5 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
     let on_upgrade = hyper::upgrade::on(&mut request);
     let task = connection::run(app.clone(), on_upgrade, query.process_id, attached);
     app.sdk.tasks.tracker.spawn(task);
-
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let headers = response.headers_mut();
-    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    let accept = HeaderValue::from_str(&derive_accept_key(&key)).expect("base64 is a valid header value");
-    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
-    response
+    switching_protocols(&key)
 }

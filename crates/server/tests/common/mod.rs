@@ -71,6 +71,7 @@ impl TestServer {
             tls_cert: None,
             tls_key: None,
             process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
+            agent_heartbeat_timeout: openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
         };
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();

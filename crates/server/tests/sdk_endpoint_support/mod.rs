@@ -76,6 +76,7 @@ async fn launch(
         tls_cert: None,
         tls_key: None,
         process_heartbeat_timeout: heartbeat_timeout,
+        agent_heartbeat_timeout: openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
     };
     let injected: Arc<dyn Clock> = clock;
     let server = openlift_server::Server::build(config, addr, injected).await.expect("server builds");

@@ -182,6 +182,19 @@ impl Store for PostgresStore {
         page_of(rows, page.limit)
     }
 
+    async fn update_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError> {
+        let c = &compute.compute;
+        let updated = sqlx::query("UPDATE computes SET doc = $3 WHERE fleet_id = $1 AND compute_name = $2")
+            .bind(c.fleet_id.as_deref().unwrap_or_default())
+            .bind(c.compute_name.as_deref().unwrap_or_default())
+            .bind(to_doc(compute)?)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError> {
         match writes::delete_computes(&self.pool, fleet_id, Some(compute_name)).await? {
             0 => Err(StoreError::NotFound),

@@ -229,6 +229,12 @@ pub(super) fn create_compute(
     if inserted == 0 { Err(StoreError::AlreadyExists) } else { Ok(()) }
 }
 
+/// Replaces a compute row's document; returns how many rows changed.
+pub(super) fn update_compute(conn: &Connection, fleet_id: &str, name: &str, doc: &str) -> Result<usize, StoreError> {
+    conn.execute("UPDATE computes SET doc = ?3 WHERE fleet_id = ?1 AND compute_name = ?2", params![fleet_id, name, doc])
+        .map_err(backend)
+}
+
 /// Lists a fleet's computes after cursor `after`.
 pub(super) fn list_computes(
     conn: &Connection,

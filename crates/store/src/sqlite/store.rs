@@ -133,6 +133,16 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn update_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError> {
+        let fleet_id = compute.compute.fleet_id.clone().unwrap_or_default();
+        let name = compute.compute.compute_name.clone().unwrap_or_default();
+        let doc = to_doc(compute)?;
+        match self.write(move |c| queries::update_compute(c, &fleet_id, &name, &doc)).await? {
+            0 => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError> {
         let (id, name) = (fleet_id.to_owned(), compute_name.to_owned());
         match self.write(move |c| queries::delete_computes(c, &id, Some(&name))).await? {

@@ -35,6 +35,13 @@ pub async fn computes(backend: &Backend) {
     assert_eq!(names(in_b.items), vec!["c1", "c4"]);
     assert!(store.list_computes("fleet-9", None, page(None, 10)).await.unwrap().items.is_empty());
 
+    let mut impaired = compute("fleet-1", "c1", "custom-b");
+    impaired.compute.compute_status = Some(openlift_model::ComputeStatus::Impaired);
+    store.update_compute(&impaired).await.unwrap();
+    assert_eq!(store.get_compute("fleet-1", "c1").await.unwrap(), Some(impaired));
+    let missing = compute("fleet-1", "nope", "custom-a");
+    assert!(matches!(store.update_compute(&missing).await, Err(StoreError::NotFound)));
+
     store.delete_compute("fleet-1", "c2").await.unwrap();
     assert!(matches!(store.delete_compute("fleet-1", "c2").await, Err(StoreError::NotFound)));
     assert_eq!(store.get_compute("fleet-1", "c2").await.unwrap(), None);

@@ -1,0 +1,381 @@
+//! The host agent endpoint: the WebSocket the GameLift Agent (and `openlift agent`) opens
+//! to its compute's `GameLiftAgentEndpoint` (`server-sdk-protocol.md` section 9).
+//!
+//! * `upgrade`: [`AGENT_PATH`] on the API port, query `FleetId`, `ComputeName` and
+//!   `Authorization` (a compute auth token), authenticated before the `101` like SDK
+//!   connections.
+//! * `connection`: one task per WebSocket answers the agent's requests (`handlers`:
+//!   `SendHeartbeat`, `NotifyServerProcessTermination`, `DescribeRuntimeConfiguration`,
+//!   `GetFleetRoleCredentials` and openlift's `UploadProcessLogs`) and writes pushes.
+//! * [`Agents`]: the computes' agent connections and their liveness. Pushes
+//!   (`NotifyProcessRegistered`, `NotifyGameSessionActivated`, `ForceExitServerProcess`,
+//!   `StartComputeTermination`) go to the compute's newest connection; a reconnect
+//!   replaces the old connection.
+//!
+//! Liveness: a compute whose agent has connected since the server started is marked
+//! `IMPAIRED` (in the store, and in memory so placement skips it) when its agent sends no
+//! heartbeat for the agent heartbeat timeout, connected or not; its processes are left to
+//! the SDK endpoint's own heartbeat sweep. The next connection or heartbeat of its agent
+//! makes it `ACTIVE` again.
+
+mod connection;
+mod handlers;
+mod upgrade;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use openlift_model::{ComputeStatus, Timestamp};
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+pub use self::upgrade::upgrade;
+use crate::app::App;
+use crate::sdk::registry::ProcessInfo;
+
+/// The path of the agent endpoint on the API port; every other path is the SDK endpoint.
+pub const AGENT_PATH: &str = "/agent";
+/// How often agent liveness is checked.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// Pushes waiting for one agent connection's writer; a connection that lets it fill up is
+/// dropped (the agent reconnects).
+const OUTBOUND_CAPACITY: usize = 64;
+
+/// `GameLiftAgentEndpoint` for a server whose SDK endpoint is `sdk_endpoint`: the same scheme
+/// and authority, with the path [`AGENT_PATH`].
+pub fn endpoint_for(sdk_endpoint: &str) -> String {
+    let (scheme, rest) = sdk_endpoint.split_once("://").unwrap_or(("ws", sdk_endpoint));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    format!("{scheme}://{authority}{AGENT_PATH}")
+}
+
+/// A compute: (fleet ID, compute name).
+type ComputeKey = (String, String);
+
+fn key(fleet_id: &str, compute_name: &str) -> ComputeKey {
+    (fleet_id.to_owned(), compute_name.to_owned())
+}
+
+/// One agent connection, as the registry of agents holds it.
+struct Link {
+    generation: u64,
+    outbound: mpsc::Sender<String>,
+    kill: CancellationToken,
+    /// Processes this connection has been sent `NotifyProcessRegistered` for.
+    notified: HashSet<String>,
+}
+
+/// What is known about one compute's agent.
+struct ComputeAgent {
+    link: Option<Link>,
+    last_heartbeat: Timestamp,
+    impaired: bool,
+}
+
+/// An attached agent connection: its generation, its outbound queue and its kill switch.
+pub(crate) struct Attached {
+    pub(crate) generation: u64,
+    pub(crate) outbound: mpsc::Receiver<String>,
+    pub(crate) kill: CancellationToken,
+}
+
+/// The computes' agents, keyed by fleet and compute name.
+pub struct Agents {
+    heartbeat_timeout: Duration,
+    computes: Mutex<HashMap<ComputeKey, ComputeAgent>>,
+    generations: AtomicU64,
+}
+
+impl Agents {
+    /// No agent connected yet; a compute is impaired after `heartbeat_timeout` without a
+    /// heartbeat from its agent.
+    pub fn new(heartbeat_timeout: Duration) -> Self {
+        Agents { heartbeat_timeout, computes: Mutex::default(), generations: AtomicU64::new(0) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<ComputeKey, ComputeAgent>> {
+        self.computes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Attaches a new connection of a compute's agent, dropping the previous one; the
+    /// connection counts as a heartbeat.
+    pub(crate) fn attach(&self, fleet_id: &str, compute_name: &str, now: Timestamp) -> Attached {
+        let generation = self.generations.fetch_add(1, Ordering::Relaxed);
+        let (sender, outbound) = mpsc::channel(OUTBOUND_CAPACITY);
+        let kill = CancellationToken::new();
+        let link = Link { generation, outbound: sender, kill: kill.clone(), notified: HashSet::new() };
+        let mut computes = self.lock();
+        let agent = computes.entry(key(fleet_id, compute_name)).or_insert(ComputeAgent {
+            link: None,
+            last_heartbeat: now,
+            impaired: false,
+        });
+        if let Some(old) = agent.link.replace(link) {
+            old.kill.cancel();
+        }
+        agent.last_heartbeat = now;
+        agent.impaired = false;
+        Attached { generation, outbound, kill }
+    }
+
+    /// Detaches a connection that closed, unless a newer one replaced it.
+    pub(crate) fn detach(&self, fleet_id: &str, compute_name: &str, generation: u64) {
+        if let Some(agent) = self.lock().get_mut(&key(fleet_id, compute_name))
+            && agent.link.as_ref().is_some_and(|l| l.generation == generation)
+        {
+            agent.link = None;
+        }
+    }
+
+    /// Records a heartbeat; `true` if the compute was impaired until now.
+    pub(crate) fn heartbeat(&self, fleet_id: &str, compute_name: &str, now: Timestamp) -> bool {
+        match self.lock().get_mut(&key(fleet_id, compute_name)) {
+            Some(agent) => {
+                agent.last_heartbeat = now;
+                std::mem::replace(&mut agent.impaired, false)
+            }
+            None => false,
+        }
+    }
+
+    /// Records that connection `generation` is told about `process_id`; `false` if it
+    /// already was (or is no longer the compute's connection).
+    fn first_notice(&self, fleet_id: &str, compute_name: &str, generation: u64, process_id: &str) -> bool {
+        self.lock()
+            .get_mut(&key(fleet_id, compute_name))
+            .and_then(|agent| agent.link.as_mut())
+            .is_some_and(|link| link.generation == generation && link.notified.insert(process_id.to_owned()))
+    }
+
+    /// Whether the compute's agent is connected now.
+    pub fn connected(&self, fleet_id: &str, compute_name: &str) -> bool {
+        self.lock().get(&key(fleet_id, compute_name)).is_some_and(|agent| agent.link.is_some())
+    }
+
+    /// Whether the compute is impaired: its agent stopped heartbeating.
+    pub fn is_impaired(&self, fleet_id: &str, compute_name: &str) -> bool {
+        self.lock().get(&key(fleet_id, compute_name)).is_some_and(|agent| agent.impaired)
+    }
+
+    /// Sends a push to the compute's agent; `false` if no connection could take it.
+    fn push(&self, fleet_id: &str, compute_name: &str, action: &str, fields: Value) -> Option<u64> {
+        let mut computes = self.lock();
+        let agent = computes.get_mut(&key(fleet_id, compute_name))?;
+        let link = agent.link.as_ref()?;
+        let generation = link.generation;
+        match link.outbound.try_send(push_frame(action, fields)) {
+            Ok(()) => Some(generation),
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!(fleet_id, compute = compute_name, "agent connection is not reading; dropping it");
+                link.kill.cancel();
+                agent.link = None;
+                None
+            }
+            Err(TrySendError::Closed(_)) => {
+                agent.link = None;
+                None
+            }
+        }
+    }
+
+    /// Forgets a compute (it was deregistered) and returns whether its agent was connected
+    /// and told `StartComputeTermination`.
+    fn forget(&self, fleet_id: &str, compute_name: &str) -> bool {
+        let told = self.push(fleet_id, compute_name, "StartComputeTermination", json!({})).is_some();
+        self.lock().remove(&key(fleet_id, compute_name));
+        told
+    }
+
+    /// Marks impaired the computes whose agent has not sent a heartbeat for the timeout,
+    /// and returns them.
+    fn overdue(&self, now: Timestamp) -> Vec<ComputeKey> {
+        let mut overdue = Vec::new();
+        for (key, agent) in self.lock().iter_mut() {
+            if !agent.impaired && agent.last_heartbeat.plus(self.heartbeat_timeout) <= now {
+                agent.impaired = true;
+                overdue.push(key.clone());
+            }
+        }
+        overdue
+    }
+}
+
+/// A push frame: `Action`, the fields, a unique `RequestId` and `StatusCode: 200`.
+fn push_frame(action: &str, fields: Value) -> String {
+    let mut frame = match fields {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    frame.insert("Action".into(), Value::String(action.to_owned()));
+    frame.insert("RequestId".into(), Value::String(uuid::Uuid::new_v4().to_string()));
+    frame.insert("StatusCode".into(), Value::from(200));
+    Value::Object(frame).to_string()
+}
+
+/// A process's `ActivateServerProcess` succeeded: its agent is sent `NotifyProcessRegistered`
+/// with the log paths it reported.
+pub fn process_registered(app: &App, info: &ProcessInfo) {
+    let (fleet_id, compute) = (&info.fleet_id, &info.compute_name);
+    if let Some(generation) = app.agents.push(fleet_id, compute, "NotifyProcessRegistered", registered_fields(info)) {
+        app.agents.first_notice(fleet_id, compute, generation, &info.process_id);
+        tracing::debug!(process_id = %info.process_id, compute = %compute, "agent told the process is registered");
+    }
+}
+
+fn registered_fields(info: &ProcessInfo) -> Value {
+    json!({"ProcessId": info.process_id, "LogPaths": info.log_paths})
+}
+
+/// A process's `ActivateGameSession` succeeded: its agent is sent `NotifyGameSessionActivated`.
+pub fn game_session_activated(app: &App, info: &ProcessInfo, game_session_id: &str) {
+    let fields = json!({"ProcessId": info.process_id, "GameSessionId": game_session_id});
+    app.agents.push(&info.fleet_id, &info.compute_name, "NotifyGameSessionActivated", fields);
+}
+
+/// Asks the process's agent to stop it now (`ForceExitServerProcess`); `false` if its
+/// compute has no agent connected.
+pub fn force_exit(app: &App, info: &ProcessInfo, reason: &str) -> bool {
+    let fields = json!({"ProcessId": info.process_id, "TerminationReason": reason});
+    let sent = app.agents.push(&info.fleet_id, &info.compute_name, "ForceExitServerProcess", fields).is_some();
+    if sent {
+        tracing::info!(process_id = %info.process_id, compute = %info.compute_name, reason, "agent told to stop a process");
+    }
+    sent
+}
+
+/// A compute was deregistered: its agent, if connected, is sent `StartComputeTermination`
+/// and shuts down; the compute is no longer watched.
+pub fn compute_deregistered(app: &App, fleet_id: &str, compute_name: &str) {
+    if app.agents.forget(fleet_id, compute_name) {
+        tracing::info!(fleet_id, compute = compute_name, "agent told to terminate the compute");
+    }
+}
+
+/// Claims a process for a game session as
+/// [`Registry::claim_within`](crate::sdk::registry::Registry::claim_within) does, skipping
+/// processes on impaired computes.
+pub fn claim(
+    app: &App,
+    fleet_id: &str,
+    location: &str,
+    game_session_id: &str,
+    max_activating: Option<u32>,
+) -> Option<ProcessInfo> {
+    let registry = &app.sdk.processes;
+    let now = app.now();
+    // Claims on impaired computes are held until a placeable process is found so the same
+    // process is not picked again, then given back.
+    let mut held = Vec::new();
+    let found = loop {
+        let Some(info) = registry.claim_within(fleet_id, location, game_session_id, now, max_activating) else {
+            break None;
+        };
+        if !app.agents.is_impaired(fleet_id, &info.compute_name) {
+            break Some(info);
+        }
+        held.push(info.process_id);
+    };
+    for process_id in held {
+        registry.release(&process_id, game_session_id);
+    }
+    found
+}
+
+/// Sets a compute's status in the store; a deregistered compute is left alone.
+async fn set_compute_status(app: &App, fleet_id: &str, compute_name: &str, status: ComputeStatus) {
+    let record = match app.store.get_compute(fleet_id, compute_name).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return,
+        Err(error) => {
+            tracing::warn!(%error, fleet_id, compute = compute_name, "reading a compute failed");
+            return;
+        }
+    };
+    if record.compute.compute_status == Some(status) {
+        return;
+    }
+    let mut record = record;
+    record.compute.compute_status = Some(status);
+    match app.store.update_compute(&record).await {
+        Ok(()) | Err(openlift_store::StoreError::NotFound) => {}
+        Err(error) => tracing::warn!(%error, fleet_id, compute = compute_name, "storing a compute status failed"),
+    }
+}
+
+/// Marks overdue computes impaired, once.
+pub async fn sweep(app: &App) {
+    for (fleet_id, compute_name) in app.agents.overdue(app.now()) {
+        tracing::warn!(fleet_id = %fleet_id, compute = %compute_name,
+            timeout_secs = app.agents.heartbeat_timeout.as_secs(), "agent stopped heartbeating; compute impaired");
+        set_compute_status(app, &fleet_id, &compute_name, ComputeStatus::Impaired).await;
+    }
+}
+
+/// Starts the liveness sweep on the server's task tracker.
+pub(crate) fn spawn_sweeper(app: &Arc<App>) {
+    let app = app.clone();
+    app.sdk.tasks.tracker.clone().spawn(async move {
+        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            tokio::select! {
+                () = app.sdk.tasks.cancel.cancelled() => return,
+                _ = tick.tick() => sweep(&app).await,
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_agent_endpoint_shares_the_sdk_endpoints_scheme_and_authority() {
+        assert_eq!(endpoint_for("ws://127.0.0.1:9080"), "ws://127.0.0.1:9080/agent");
+        assert_eq!(endpoint_for("wss://gl.example.net:7443/sdk?x=1"), "wss://gl.example.net:7443/agent");
+    }
+
+    #[test]
+    fn a_silent_agent_impairs_its_compute_until_it_heartbeats_again() {
+        let agents = Agents::new(Duration::from_secs(30));
+        let t0 = Timestamp::from_millis(1_000_000);
+        let attached = agents.attach("fleet-1", "box", t0);
+        assert!(agents.connected("fleet-1", "box"));
+        assert!(agents.overdue(t0.plus(Duration::from_secs(29))).is_empty());
+        assert_eq!(agents.overdue(t0.plus(Duration::from_secs(30))), vec![key("fleet-1", "box")]);
+        assert!(agents.is_impaired("fleet-1", "box"));
+        assert!(agents.overdue(t0.plus(Duration::from_secs(60))).is_empty(), "reported once");
+        assert!(agents.heartbeat("fleet-1", "box", t0.plus(Duration::from_secs(61))));
+        assert!(!agents.is_impaired("fleet-1", "box"));
+
+        agents.detach("fleet-1", "box", attached.generation);
+        assert!(!agents.connected("fleet-1", "box"));
+        assert_eq!(agents.overdue(t0.plus(Duration::from_secs(91))).len(), 1, "a disconnected agent is silent too");
+        agents.attach("fleet-1", "box", t0.plus(Duration::from_secs(92)));
+        assert!(!agents.is_impaired("fleet-1", "box"), "a reconnect makes the compute active");
+    }
+
+    #[test]
+    fn a_reconnect_replaces_the_old_connection() {
+        let agents = Agents::new(Duration::from_secs(30));
+        let t0 = Timestamp::from_millis(0);
+        let first = agents.attach("f", "c", t0);
+        let mut second = agents.attach("f", "c", t0);
+        assert!(first.kill.is_cancelled());
+        agents.detach("f", "c", first.generation);
+        assert!(agents.connected("f", "c"), "the old connection's end does not detach the new one");
+        assert!(agents.push("f", "c", "StartComputeTermination", json!({})).is_some());
+        let frame: Value = serde_json::from_str(&second.outbound.try_recv().unwrap()).unwrap();
+        assert_eq!(frame["Action"], "StartComputeTermination");
+        assert_eq!(frame["StatusCode"], 200);
+        assert!(frame["RequestId"].as_str().is_some_and(|id| !id.is_empty()));
+        assert!(agents.first_notice("f", "c", second.generation, "p1"));
+        assert!(!agents.first_notice("f", "c", second.generation, "p1"));
+    }
+}

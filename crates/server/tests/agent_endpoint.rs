@@ -1,0 +1,133 @@
+//! The agent endpoint with a raw WebSocket, sending exactly what the GameLift Agent sends
+//! (`server-sdk-protocol.md` section 9): authentication before the upgrade, heartbeat answers
+//! with arrays never null, `NotifyProcessRegistered` when a process's `ActivateServerProcess`
+//! succeeds, a reported crash, logs, the runtime configuration, and `StartComputeTermination`
+//! on DeregisterCompute.
+
+mod sdk_endpoint_support;
+
+use aws_sdk_gamelift::types::{RuntimeConfiguration, ServerProcess};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use openlift_server::sdk::registry::{EndReason, ProcessStatus};
+use sdk_endpoint_support::raw::{Transport, Ws, call, connect, cpp_query, next_json, refused_status, send};
+use sdk_endpoint_support::{Compute, Harness};
+use serde_json::{Value, json};
+
+fn agent_query(compute: &Compute, token: &str) -> String {
+    let token: String = token.bytes().map(|b| format!("%{b:02X}")).collect();
+    format!("/agent?FleetId={}&ComputeName={}&Authorization={token}", compute.fleet_id, compute.name)
+}
+
+/// Sends a request and returns its answer, with the pushes that came before it.
+async fn agent_call(ws: &mut Ws, request: Value) -> (Value, Vec<Value>) {
+    let request_id = request["RequestId"].clone();
+    send(ws, request).await;
+    let mut pushes = Vec::new();
+    loop {
+        let frame = next_json(ws).await;
+        if frame["RequestId"] == request_id {
+            return (frame, pushes);
+        }
+        pushes.push(frame);
+    }
+}
+
+fn heartbeat(request_id: &str, processes: &[&str]) -> Value {
+    json!({"Action": "SendHeartbeat", "RequestId": request_id, "Status": "Active", "ProcessList": processes,
+        "HeartbeatTimeMillis": 1_700_000_000_000_i64})
+}
+
+#[tokio::test]
+async fn agent_connections_are_authenticated_before_the_upgrade() {
+    let h = Harness::start().await;
+    let compute = h.fleet_with_compute("box-1").await;
+    let other = h.add_compute(&compute.fleet_id, "box-2").await;
+    let registered = h.gamelift.describe_compute().fleet_id(&compute.fleet_id).compute_name("box-1").send().await;
+    let endpoint = registered.unwrap().compute().and_then(|c| c.game_lift_agent_endpoint()).map(str::to_owned);
+    assert_eq!(endpoint, Some(format!("ws://{}/agent", h.addr)));
+
+    let no_token = format!("/agent?FleetId={}&ComputeName=box-1", compute.fleet_id);
+    assert_eq!(refused_status(&h, &no_token).await, 401);
+    assert_eq!(refused_status(&h, &agent_query(&compute, "not-a-token")).await, 403);
+    assert_eq!(refused_status(&h, &agent_query(&compute, &other.token)).await, 403, "another compute's token");
+    let mut ws = connect(&h, &agent_query(&compute, &compute.token), Transport::Plain).await;
+    let (answer, _) = agent_call(&mut ws, heartbeat("h1", &[])).await;
+    assert_eq!(answer["StatusCode"], 200);
+    assert!(h.app.agents.connected(&compute.fleet_id, "box-1"));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_agent_learns_registrations_and_reports_a_crash_with_its_logs() {
+    let h = Harness::start().await;
+    let compute = h.fleet_with_compute("box-1").await;
+    let process = ServerProcess::builder().launch_path("/games/chat").concurrent_executions(3).build();
+    let runtime = RuntimeConfiguration::builder().server_processes(process).build();
+    let update = h.gamelift.update_runtime_configuration().fleet_id(&compute.fleet_id).runtime_configuration(runtime);
+    update.send().await.unwrap();
+    let mut agent = connect(&h, &agent_query(&compute, &compute.token), Transport::Plain).await;
+
+    let (config, _) =
+        agent_call(&mut agent, json!({"Action": "DescribeRuntimeConfiguration", "RequestId": "c1"})).await;
+    assert_eq!(config["StatusCode"], 200);
+    assert_eq!(config["ServerProcesses"], json!([{"LaunchPath": "/games/chat", "ConcurrentExecutions": 3}]));
+    assert_eq!(config["GameSessionActivationTimeoutSeconds"], 600);
+
+    let mut game = connect(&h, &cpp_query(&compute, "p-1", &compute.token), Transport::Plain).await;
+    let (answer, _) = agent_call(&mut agent, heartbeat("h1", &["p-1", "p-2"])).await;
+    assert_eq!(
+        (&answer["Status"], &answer["UnhealthyProcesses"], &answer["UnregisteredProcesses"]),
+        (&json!("Active"), &json!([]), &json!(["p-1", "p-2"]))
+    );
+    let activated = call(
+        &mut game,
+        json!({"Action": "ActivateServerProcess", "RequestId": "a1", "SdkVersion": "5.4.0", "SdkLanguage": "Cpp",
+            "Port": 7777, "LogPaths": ["/var/log/chat.log"]}),
+    )
+    .await;
+    assert_eq!(activated["StatusCode"], 200);
+    let registered = next_json(&mut agent).await;
+    assert_eq!(
+        (&registered["Action"], &registered["ProcessId"], &registered["LogPaths"], &registered["StatusCode"]),
+        (&json!("NotifyProcessRegistered"), &json!("p-1"), &json!(["/var/log/chat.log"]), &json!(200))
+    );
+    let (answer, _) = agent_call(&mut agent, heartbeat("h2", &["p-1"])).await;
+    assert_eq!(answer["UnregisteredProcesses"], json!([]));
+    // Pushes queued by a request follow its answer: none came for this connection.
+    let (_, pushes) =
+        agent_call(&mut agent, json!({"Action": "DescribeRuntimeConfiguration", "RequestId": "c2"})).await;
+    assert!(pushes.is_empty(), "this connection was already told: {pushes:?}");
+
+    // A new connection of the agent is told again after its first heartbeat.
+    let mut agent = connect(&h, &agent_query(&compute, &compute.token), Transport::Plain).await;
+    agent_call(&mut agent, heartbeat("h3", &["p-1"])).await;
+    let again = next_json(&mut agent).await;
+    assert_eq!((&again["Action"], &again["ProcessId"]), (&json!("NotifyProcessRegistered"), &json!("p-1")));
+
+    let upload = json!({"Action": "UploadProcessLogs", "RequestId": "u1", "ProcessId": "p-1",
+        "Files": [{"Name": "stdout.log", "Content": STANDARD.encode("last words\n")}]});
+    assert_eq!(agent_call(&mut agent, upload).await.0["StatusCode"], 200);
+    let bad = json!({"Action": "UploadProcessLogs", "RequestId": "u2", "ProcessId": "p-1",
+        "Files": [{"Name": "stdout.log", "Content": "not base64!"}]});
+    assert_eq!(agent_call(&mut agent, bad).await.0["StatusCode"], 400);
+
+    let crash = json!({"Action": "NotifyServerProcessTermination", "RequestId": "t1", "ProcessId": "p-1",
+        "EventCode": "SERVER_PROCESS_CRASHED", "TerminationReason": "SERVER_PROCESS_CRASHED"});
+    assert_eq!(agent_call(&mut agent, crash).await.0["StatusCode"], 200);
+    let info = h.app.sdk.processes.get("p-1").unwrap();
+    assert!(matches!(info.status, ProcessStatus::Ended { reason: EndReason::Crashed, .. }), "{info:?}");
+    h.wait_for_event(&compute.fleet_id, "SERVER_PROCESS_CRASHED").await;
+    let (answer, _) = agent_call(&mut agent, heartbeat("h4", &["p-1"])).await;
+    assert_eq!(answer["UnregisteredProcesses"], json!(["p-1"]));
+    let unknown = agent_call(&mut agent, json!({"Action": "Dance", "RequestId": "x1"})).await.0;
+    assert_eq!(unknown["StatusCode"], 400);
+
+    // Deregistering the compute terminates it.
+    h.gamelift.deregister_compute().fleet_id(&compute.fleet_id).compute_name("box-1").send().await.unwrap();
+    let terminate = next_json(&mut agent).await;
+    assert_eq!(terminate["Action"], "StartComputeTermination");
+    let (answer, _) = agent_call(&mut agent, heartbeat("h5", &[])).await;
+    assert_eq!(answer["Status"], "Terminating");
+    h.stop().await;
+}
