@@ -16,7 +16,7 @@ use openlift_agent::control::{ComputeToken, ControlError, RegisteredCompute, Ser
 use openlift_agent::{
     Agent, AgentSettings, ControlPlane, GameLiftControlPlane, ProcessEvent, ProcessEventKind, Registration,
 };
-use openlift_server::config::{Config, DEFAULT_PROCESS_HEARTBEAT_TIMEOUT};
+use openlift_server::config::Config;
 use openlift_server::credentials::CredentialEntry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -35,20 +35,13 @@ async fn start_server(shutdown: CancellationToken) -> (std::net::SocketAddr, tem
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let addr = listener.local_addr().expect("address");
     let config = Config {
-        listen: addr,
-        data_dir: data_dir.path().to_owned(),
         region: REGION.into(),
         account_id: "111122223333".into(),
-        database_url: None,
         credentials: vec![CredentialEntry {
             access_key_id: ACCESS_KEY_ID.into(),
             secret_access_key: SECRET_ACCESS_KEY.into(),
         }],
-        sdk_endpoint: None,
-        tls_cert: None,
-        tls_key: None,
-        process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
-        agent_heartbeat_timeout: openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
+        ..Config::new(addr, data_dir.path().to_owned())
     };
     tokio::spawn(async move { openlift_server::serve(config, listener, shutdown).await.expect("server") });
     (addr, data_dir)

@@ -28,7 +28,7 @@ use openlift_agent::{
     Termination,
 };
 use openlift_server::app::App;
-use openlift_server::config::{Config, DEFAULT_PROCESS_HEARTBEAT_TIMEOUT};
+use openlift_server::config::Config;
 use openlift_server::credentials::CredentialEntry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -66,20 +66,14 @@ impl ControlPlane {
         let listener = TcpListener::bind(addr.unwrap_or_else(|| "127.0.0.1:0".parse().unwrap())).await.expect("bind");
         let addr = listener.local_addr().unwrap();
         let config = Config {
-            listen: addr,
-            data_dir: data_dir.to_owned(),
             region: REGION.into(),
             account_id: "111122223333".into(),
-            database_url: None,
             credentials: vec![CredentialEntry {
                 access_key_id: ACCESS_KEY_ID.into(),
                 secret_access_key: SECRET_ACCESS_KEY.into(),
             }],
-            sdk_endpoint: None,
-            tls_cert: None,
-            tls_key: None,
-            process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
             agent_heartbeat_timeout: Duration::from_secs(2),
+            ..Config::new(addr, data_dir.to_owned())
         };
         let clock = Arc::new(openlift_core::clock::SystemClock);
         let server = openlift_server::Server::build(config, addr, clock).await.expect("server builds");

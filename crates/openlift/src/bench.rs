@@ -29,7 +29,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use openlift_protocol::sigv4::{self, CredentialScope, SecretKey};
-use openlift_server::config::{Config, DEFAULT_ACCOUNT_ID, DEFAULT_PROCESS_HEARTBEAT_TIMEOUT};
+use openlift_server::config::Config;
 use openlift_server::credentials::CredentialEntry;
 use openlift_server_sdk::{
     ClientOptions, Credentials, GameLiftServer, GameSession, ProcessParameters, ServerHandler, ServerParameters,
@@ -82,17 +82,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let config = Config {
-        listen: addr,
-        data_dir: data_dir.path().to_owned(),
         region: REGION.into(),
-        account_id: DEFAULT_ACCOUNT_ID.into(),
         database_url: args.database_url.clone(),
         credentials: vec![CredentialEntry { access_key_id: ACCESS_KEY_ID.into(), secret_access_key: SECRET.into() }],
-        sdk_endpoint: None,
-        tls_cert: None,
-        tls_key: None,
-        process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
-        agent_heartbeat_timeout: openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
+        ..Config::new(addr, data_dir.path().to_owned())
     };
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(openlift_server::serve(config, listener, shutdown.clone()));

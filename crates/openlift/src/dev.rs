@@ -82,18 +82,9 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let listen = listener.local_addr()?;
     let address = reachable(listen);
     let config = Config {
-        listen,
-        data_dir: data_dir.clone(),
-        region: config::DEFAULT_REGION.to_owned(),
-        account_id: config::DEFAULT_ACCOUNT_ID.to_owned(),
-        database_url: None,
-        // Empty: the server reads the pair just resolved from the data dir, as `serve` does.
-        credentials: Vec::new(),
+        // Empty credentials: the server reads the pair just resolved from the data dir, as `serve` does.
         sdk_endpoint: Some(format!("ws://{address}")),
-        tls_cert: None,
-        tls_key: None,
-        process_heartbeat_timeout: config::DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
-        agent_heartbeat_timeout: config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
+        ..Config::new(listen, data_dir.clone())
     };
     let server_stop = CancellationToken::new();
     let mut server = tokio::spawn(openlift_server::serve(config, listener, server_stop.clone()));

@@ -60,6 +60,26 @@ pub struct Config {
 }
 
 impl Config {
+    /// A configuration listening on `listen` with its state in `data_dir` and every other
+    /// setting at its default: the default Region and account, the SQLite file in the data dir,
+    /// generated credentials, the SDK endpoint on the listen address, a self-signed certificate
+    /// and the default heartbeat timeouts.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
+        Config {
+            listen,
+            data_dir,
+            region: DEFAULT_REGION.to_owned(),
+            account_id: DEFAULT_ACCOUNT_ID.to_owned(),
+            database_url: None,
+            credentials: Vec::new(),
+            sdk_endpoint: None,
+            tls_cert: None,
+            tls_key: None,
+            process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
+            agent_heartbeat_timeout: DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
+        }
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         match &self.database_url {
@@ -202,19 +222,7 @@ mod tests {
 
     #[test]
     fn the_default_database_is_sqlite_in_the_data_dir() {
-        let config = Config {
-            listen: DEFAULT_LISTEN.parse().unwrap(),
-            data_dir: PathBuf::from("/tmp/x"),
-            region: DEFAULT_REGION.into(),
-            account_id: DEFAULT_ACCOUNT_ID.into(),
-            database_url: None,
-            credentials: vec![],
-            sdk_endpoint: None,
-            tls_cert: None,
-            tls_key: None,
-            process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
-            agent_heartbeat_timeout: DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
-        };
+        let config = Config::new(DEFAULT_LISTEN.parse().unwrap(), PathBuf::from("/tmp/x"));
         assert_eq!(config.database_url(), "sqlite:///tmp/x/openlift.db");
     }
 }

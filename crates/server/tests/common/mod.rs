@@ -14,7 +14,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use openlift_core::clock::{Clock, ManualClock};
 use openlift_model::Timestamp;
-use openlift_server::config::{Config, DEFAULT_PROCESS_HEARTBEAT_TIMEOUT};
+use openlift_server::config::Config;
 use openlift_server::credentials::CredentialEntry;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -58,20 +58,13 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("listener address");
         let config = Config {
-            listen: addr,
-            data_dir: data_dir.path().to_owned(),
             region: REGION.into(),
             account_id: ACCOUNT_ID.into(),
-            database_url: None,
             credentials: vec![CredentialEntry {
                 access_key_id: ACCESS_KEY_ID.into(),
                 secret_access_key: SECRET_ACCESS_KEY.into(),
             }],
-            sdk_endpoint: None,
-            tls_cert: None,
-            tls_key: None,
-            process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
-            agent_heartbeat_timeout: openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
+            ..Config::new(addr, data_dir.path().to_owned())
         };
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();

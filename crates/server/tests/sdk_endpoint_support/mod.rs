@@ -63,20 +63,14 @@ async fn launch(
 ) -> (Arc<App>, CancellationToken, JoinHandle<()>) {
     let addr = listener.local_addr().expect("listener address");
     let config = Config {
-        listen: addr,
-        data_dir: data_dir.to_owned(),
         region: REGION.into(),
         account_id: "111122223333".into(),
-        database_url: None,
         credentials: vec![CredentialEntry {
             access_key_id: ACCESS_KEY_ID.into(),
             secret_access_key: SECRET_ACCESS_KEY.into(),
         }],
-        sdk_endpoint: None,
-        tls_cert: None,
-        tls_key: None,
         process_heartbeat_timeout: heartbeat_timeout,
-        agent_heartbeat_timeout: openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
+        ..Config::new(addr, data_dir.to_owned())
     };
     let injected: Arc<dyn Clock> = clock;
     let server = openlift_server::Server::build(config, addr, injected).await.expect("server builds");
