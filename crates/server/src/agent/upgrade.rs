@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::http::StatusCode;
 use axum::response::Response;
 use openlift_core::ids;
 use openlift_model::ComputeStatus;
@@ -20,7 +19,7 @@ use openlift_model::ComputeStatus;
 use super::connection;
 use crate::app::App;
 use crate::sdk::auth::{self, Refusal};
-use crate::sdk::upgrade::{bad_request, refuse, switching_protocols, websocket_key};
+use crate::sdk::upgrade::{bad_request, refuse, registered_compute, switching_protocols, websocket_key};
 
 /// The authenticated identity of an agent connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,21 +70,9 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
         }
         Err(refusal) => return refuse(refusal),
     }
-    let compute = match app.store.get_compute(&query.fleet_id, &query.compute_name).await {
-        Ok(Some(compute)) => compute,
-        Ok(None) => {
-            return refuse(Refusal::forbidden(format!(
-                "Compute {} is not registered with fleet {}.",
-                query.compute_name, query.fleet_id
-            )));
-        }
-        Err(error) => {
-            tracing::error!(%error, "reading a compute failed");
-            return refuse(Refusal {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                message: "Internal error; retry.".into(),
-            });
-        }
+    let compute = match registered_compute(&app, &query.fleet_id, &query.compute_name).await {
+        Ok(compute) => compute,
+        Err(refusal) => return refuse(refusal),
     };
     let attached = app.agents.attach(&query.fleet_id, &query.compute_name, app.now());
     if compute.compute.compute_status != Some(ComputeStatus::Active) {
@@ -101,6 +88,8 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::StatusCode;
+
     use super::*;
 
     #[test]

@@ -14,6 +14,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
+use openlift_core::records::ComputeRecord;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::auth::{self, Proof, Refusal};
@@ -50,6 +51,23 @@ pub(crate) fn refuse(refusal: Refusal) -> Response {
 
 pub(crate) fn bad_request(message: impl Into<String>) -> Refusal {
     Refusal { status: StatusCode::BAD_REQUEST, message: message.into() }
+}
+
+/// The compute a connection names, which must still be registered with its fleet
+/// (403 when it is not, 500 when the store cannot say).
+pub(crate) async fn registered_compute(
+    app: &App,
+    fleet_id: &str,
+    compute_name: &str,
+) -> Result<ComputeRecord, Refusal> {
+    match app.store.get_compute(fleet_id, compute_name).await {
+        Ok(Some(compute)) => Ok(compute),
+        Ok(None) => Err(Refusal::forbidden(format!("Compute {compute_name} is not registered with fleet {fleet_id}."))),
+        Err(error) => {
+            tracing::error!(%error, "reading a compute failed");
+            Err(Refusal { status: StatusCode::INTERNAL_SERVER_ERROR, message: "Internal error; retry.".into() })
+        }
+    }
 }
 
 /// Checks the RFC 6455 headers of an upgrade request and returns its `Sec-WebSocket-Key`,
@@ -103,22 +121,12 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
         Ok(proof) => proof,
         Err(refusal) => return refuse(refusal),
     };
-    let compute = match app.store.get_compute(&query.fleet_id, &query.compute_id).await {
-        Ok(Some(compute)) => compute,
-        Ok(None) => {
+    let compute = match registered_compute(&app, &query.fleet_id, &query.compute_id).await {
+        Ok(compute) => compute,
+        Err(refusal) => {
             tracing::info!(process_id = %query.process_id, fleet_id = %query.fleet_id,
-                compute = %query.compute_id, "sdk connection for an unregistered compute refused");
-            return refuse(Refusal::forbidden(format!(
-                "Compute {} is not registered with fleet {}.",
-                query.compute_id, query.fleet_id
-            )));
-        }
-        Err(error) => {
-            tracing::error!(%error, "reading a compute failed");
-            return refuse(Refusal {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                message: "Internal error; retry.".into(),
-            });
+                compute = %query.compute_id, status = refusal.status.as_u16(), "sdk connection refused");
+            return refuse(refusal);
         }
     };
     let attach = Attach {
