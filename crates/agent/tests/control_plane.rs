@@ -236,14 +236,32 @@ async fn fleet_events(client: &aws_sdk_gamelift::Client, fleet_id: &str) -> Vec<
     events.events().iter().filter_map(|e| e.event_code().cloned()).collect()
 }
 
+/// What every test starts from: a control plane with its data directory, a workspace and a
+/// fleet running `count` copies of the sample game.
+struct Stage {
+    game: PathBuf,
+    _data: tempfile::TempDir,
+    plane: ControlPlane,
+    client: aws_sdk_gamelift::Client,
+    ws: Workspace,
+    fleet_id: String,
+}
+
+impl Stage {
+    async fn new(count: i32) -> Self {
+        let game = binary("openlift-sample-game", "openlift-sample-game").await;
+        let data = tempfile::tempdir().unwrap();
+        let plane = ControlPlane::start(data.path(), None).await;
+        let client = plane.client();
+        let ws = Workspace::new();
+        let fleet_id = game_fleet(&client, &game, &ws.path().join("game-logs"), count).await;
+        Stage { game, _data: data, plane, client, ws, fleet_id }
+    }
+}
+
 #[tokio::test]
 async fn processes_become_ready_crash_and_get_replaced_and_force_terminate_goes_through_the_agent() {
-    let game = binary("openlift-sample-game", "openlift-sample-game").await;
-    let data = tempfile::tempdir().unwrap();
-    let plane = ControlPlane::start(data.path(), None).await;
-    let client = plane.client();
-    let ws = Workspace::new();
-    let fleet_id = game_fleet(&client, &game, &ws.path().join("game-logs"), 1).await;
+    let Stage { game, _data, plane, client, ws, fleet_id } = Stage::new(1).await;
     let (mut agent, shutdown) = start_agent(&plane, &ws, &fleet_id, PortRange::new(41000, 41999)).await;
 
     let compute = client.describe_compute().fleet_id(&fleet_id).compute_name("box-1").send().await.unwrap();
@@ -319,12 +337,7 @@ async fn create_session_eventually(client: &aws_sdk_gamelift::Client, fleet_id: 
 
 #[tokio::test]
 async fn the_agent_reconnects_after_a_control_plane_restart_and_keeps_hosting() {
-    let game = binary("openlift-sample-game", "openlift-sample-game").await;
-    let data = tempfile::tempdir().unwrap();
-    let plane = ControlPlane::start(data.path(), None).await;
-    let client = plane.client();
-    let ws = Workspace::new();
-    let fleet_id = game_fleet(&client, &game, &ws.path().join("game-logs"), 1).await;
+    let Stage { _data, plane, ws, fleet_id, .. } = Stage::new(1).await;
     let (agent, shutdown) = start_agent(&plane, &ws, &fleet_id, PortRange::new(42000, 42999)).await;
     ready_processes(&agent, 1).await;
 
@@ -383,14 +396,9 @@ fn game_pids(logs: &Path) -> Vec<i32> {
 
 #[tokio::test]
 async fn a_killed_agent_impairs_its_compute_and_a_restarted_one_makes_it_active_again() {
-    let game = binary("openlift-sample-game", "openlift-sample-game").await;
     let openlift = binary("openlift", "openlift").await;
-    let data = tempfile::tempdir().unwrap();
-    let plane = ControlPlane::start(data.path(), None).await;
-    let client = plane.client();
-    let ws = Workspace::new();
+    let Stage { _data, plane, client, ws, fleet_id, .. } = Stage::new(2).await;
     let game_logs = ws.path().join("game-logs");
-    let fleet_id = game_fleet(&client, &game, &game_logs, 2).await;
 
     let mut first = spawn_agent(&openlift, &plane, &fleet_id, &ws);
     wait_active(&plane, &fleet_id, 2).await;
