@@ -45,8 +45,16 @@ def check(gl, made: dict) -> None:
     assert gl.describe_runtime_configuration(FleetId=fleet["FleetId"])["RuntimeConfiguration"]["ServerProcesses"] == [
         {"LaunchPath": "/local/game/srv", "ConcurrentExecutions": 1}
     ]
+    endpoints = ("GameLiftServiceSdkEndpoint", "GameLiftAgentEndpoint")
     for compute in made["computes"]:
-        assert gl.describe_compute(FleetId=fleet["FleetId"], ComputeName=compute["ComputeName"])["Compute"] == compute
+        now = gl.describe_compute(FleetId=fleet["FleetId"], ComputeName=compute["ComputeName"])["Compute"]
+        # The endpoints shown are the restarted server's, which listens on a new port.
+        assert {k: v for k, v in now.items() if k not in endpoints} == {
+            k: v for k, v in compute.items() if k not in endpoints
+        }
+        address = gl.meta.endpoint_url.removeprefix("http://")
+        assert now["GameLiftServiceSdkEndpoint"] == f"ws://{address}"
+        assert now["GameLiftAgentEndpoint"] == f"ws://{address}/agent"
     assert gl.describe_alias(AliasId=made["alias"]["AliasId"])["Alias"] == made["alias"]
     assert gl.resolve_alias(AliasId=made["alias"]["AliasId"])["FleetId"] == fleet["FleetId"]
     tags = gl.list_tags_for_resource(ResourceARN=fleet["FleetArn"])["Tags"]
