@@ -9,6 +9,7 @@ use rustls::ClientConfig;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream, tungstenite};
 use tracing::{debug, warn};
 
@@ -113,8 +114,11 @@ async fn connect_once(
     request
         .headers_mut()
         .insert("User-Agent", HeaderValue::from_static(concat!("openlift-server-sdk/", env!("CARGO_PKG_VERSION"))));
-    let connect =
-        tokio_tungstenite::connect_async_tls_with_config(request, None, false, Some(Connector::Rustls(tls.clone())));
+    // tungstenite zeroes its whole read buffer before every read; the server's messages are
+    // small, so a 4 KiB buffer saves a 128 KiB memset per message (a larger frame still fits).
+    let config = WebSocketConfig::default().read_buffer_size(4096);
+    let connector = Some(Connector::Rustls(tls.clone()));
+    let connect = tokio_tungstenite::connect_async_tls_with_config(request, Some(config), false, connector);
     match tokio::time::timeout(timings.connect_timeout, connect).await {
         Ok(result) => result.map(|(stream, _response)| stream),
         Err(_elapsed) => Err(tungstenite::Error::Io(std::io::Error::new(

@@ -633,3 +633,40 @@ async fn a_deregistered_compute_gets_no_game_session() {
     game.sdk.destroy().await;
     h.stop().await;
 }
+
+#[tokio::test]
+async fn messages_many_times_the_read_buffer_cross_both_ways() {
+    let h = Harness::start().await;
+    let compute = h.fleet_with_compute("host-1").await;
+    let process_id = uuid::Uuid::new_v4().to_string();
+    let sdk = GameLiftServer::init(params(&h, &compute, &process_id), options(Duration::from_secs(60), 4))
+        .await
+        .expect("InitSDK");
+    let (sessions_tx, mut sessions) = mpsc::unbounded_channel();
+    let game = Game { sdk: sdk.clone(), healthy: true, terminated: Arc::new(Notify::new()), sessions: sessions_tx };
+    // ActivateServerProcess of about 40 KiB, from the SDK to the server.
+    let log_paths: Vec<String> = (0..400).map(|i| format!("/local/game/logs/{i:04}/{}", "l".repeat(80))).collect();
+    sdk.process_ready(ProcessParameters { port: 7777, log_paths: log_paths.clone() }, game)
+        .await
+        .expect("ProcessReady");
+    let info = h.wait_for(&process_id, "activation", |i| i.status == ProcessStatus::Active).await;
+    assert_eq!(info.log_paths, log_paths);
+
+    // A CreateGameSession push of about 200 KiB, from the server to the SDK.
+    let data: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
+    let created = h
+        .gamelift
+        .create_game_session()
+        .fleet_id(&compute.fleet_id)
+        .location(LOCATION)
+        .maximum_player_session_count(4)
+        .game_session_data(&data)
+        .send()
+        .await
+        .expect("CreateGameSession");
+    let pushed = tokio::time::timeout(WAIT, sessions.recv()).await.expect("CreateGameSession push").unwrap();
+    assert_eq!(Some(pushed.game_session_id.as_str()), created.game_session().and_then(|s| s.game_session_id()));
+    assert_eq!(pushed.game_session_data, data);
+    sdk.destroy().await;
+    h.stop().await;
+}

@@ -39,6 +39,10 @@ use crate::app::App;
 
 /// Largest message accepted; SDK requests are a few hundred bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// Bytes read from the socket at a time. tungstenite zeroes its whole read buffer before
+/// every read, so its 128 KiB default costs a 128 KiB memset per message; SDK messages fit in
+/// a few hundred bytes, and a larger frame still reserves its full length.
+const READ_BUFFER_BYTES: usize = 4096;
 /// Frames a connection may send at once before the rate applies (a join storm of a few
 /// hundred `AcceptPlayerSession`s fits).
 pub const BURST: f64 = 500.0;
@@ -100,6 +104,7 @@ pub(super) async fn run(app: Arc<App>, on_upgrade: OnUpgrade, process_id: String
     match upgraded {
         Ok(upgraded) => {
             let config = WebSocketConfig::default()
+                .read_buffer_size(READ_BUFFER_BYTES)
                 .max_message_size(Some(MAX_MESSAGE_BYTES))
                 .max_frame_size(Some(MAX_MESSAGE_BYTES));
             let mut socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
