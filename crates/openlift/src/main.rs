@@ -19,6 +19,12 @@ use openlift_server::config::{self, Config, FileConfig};
 use openlift_server::credentials::CredentialEntry;
 use tokio_util::sync::CancellationToken;
 
+/// mimalloc instead of glibc's allocator: the server allocates small, short-lived buffers on
+/// every request and message from many threads, where glibc's arenas spent about a tenth of
+/// the placement benchmark's CPU time in `_int_malloc` and its consolidation (docs/PERFORMANCE.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "openlift", version, about = "A self-hosted, wire-compatible Amazon GameLift game session service")]
 struct Cli {
