@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use aws_credential_types::Credentials;
 use aws_sdk_gamelift::config::{BehaviorVersion, Region};
+use aws_sdk_gamelift::operation::create_game_session::builders::CreateGameSessionFluentBuilder;
 use aws_sdk_gamelift::types::{
     ComputeStatus, ComputeType, EventCode, GameSessionStatus, GameSessionStatusReason, LocationConfiguration,
     RuntimeConfiguration, ServerProcess, TerminationMode,
@@ -189,15 +190,13 @@ async fn ended(agent: &mut Agent, process_id: &str) -> Termination {
     }
 }
 
+/// A CreateGameSession request for four players in the fleet's custom location.
+fn create_request(client: &aws_sdk_gamelift::Client, fleet_id: &str) -> CreateGameSessionFluentBuilder {
+    client.create_game_session().fleet_id(fleet_id).location(LOCATION).maximum_player_session_count(4)
+}
+
 async fn create_session(client: &aws_sdk_gamelift::Client, fleet_id: &str) -> String {
-    let created = client
-        .create_game_session()
-        .fleet_id(fleet_id)
-        .location(LOCATION)
-        .maximum_player_session_count(4)
-        .send()
-        .await
-        .expect("CreateGameSession");
+    let created = create_request(client, fleet_id).send().await.expect("CreateGameSession");
     created.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned()
 }
 
@@ -317,13 +316,7 @@ async fn processes_become_ready_crash_and_get_replaced_and_force_terminate_goes_
 async fn create_session_eventually(client: &aws_sdk_gamelift::Client, fleet_id: &str) -> String {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let created = client
-            .create_game_session()
-            .fleet_id(fleet_id)
-            .location(LOCATION)
-            .maximum_player_session_count(4)
-            .send()
-            .await;
+        let created = create_request(client, fleet_id).send().await;
         match created {
             Ok(created) => return created.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned(),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_fleet_capacity_exceeded_exception()) => {
@@ -414,8 +407,7 @@ async fn a_killed_agent_impairs_its_compute_and_a_restarted_one_makes_it_active_
     // on the impaired compute although one of its processes is idle.
     assert_eq!(plane.app.sdk.processes.usage(&fleet_id, None).active_server_processes, 2);
     wait_session(&client, &session, GameSessionStatus::Active).await;
-    let refused = client.create_game_session().fleet_id(&fleet_id).location(LOCATION).maximum_player_session_count(2);
-    let refused = refused.send().await.unwrap_err();
+    let refused = create_request(&client, &fleet_id).send().await.unwrap_err();
     assert!(refused.as_service_error().is_some_and(|e| e.is_fleet_capacity_exceeded_exception()), "{refused:?}");
     let impaired = client
         .list_compute()
