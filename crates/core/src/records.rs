@@ -56,6 +56,10 @@ pub struct ComputeRecord {
     pub compute: Compute,
     /// The TLS certificate path given at registration (kept, never validated).
     pub certificate_path: Option<String>,
+    /// Whether an agent has connected for this compute: a restarted control plane then
+    /// expects it back within the agent heartbeat timeout.
+    #[serde(default)]
+    pub agent: bool,
 }
 
 /// A compute auth token issued by GetComputeAuthToken.

@@ -123,6 +123,7 @@ impl Server {
             fleets: fleet_cache::FleetCache::default(),
         };
         sdk::durable::restore(&app).await?;
+        agent::restore(&app).await?;
         Ok(Server { app: Arc::new(app), tls })
     }
 

@@ -6,9 +6,13 @@
 
 mod sdk_endpoint_support;
 
-use aws_sdk_gamelift::types::{RuntimeConfiguration, ServerProcess};
+use std::time::Duration;
+
+use aws_sdk_gamelift::types::{ComputeStatus, RuntimeConfiguration, ServerProcess};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use openlift_server::agent::SWEEP_INTERVAL;
+use openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT;
 use openlift_server::sdk::registry::{EndReason, ProcessStatus};
 use sdk_endpoint_support::raw::{Transport, Ws, call, connect, cpp_query, next_json, refused_status, send};
 use sdk_endpoint_support::{Compute, Harness};
@@ -129,5 +133,49 @@ async fn the_agent_learns_registrations_and_reports_a_crash_with_its_logs() {
     assert_eq!(terminate["Action"], "StartComputeTermination");
     let (answer, _) = agent_call(&mut agent, heartbeat("h5", &[])).await;
     assert_eq!(answer["Status"], "Terminating");
+    h.stop().await;
+}
+
+async fn compute_status(h: &Harness, compute: &Compute) -> Option<ComputeStatus> {
+    let described = h.gamelift.describe_compute().fleet_id(&compute.fleet_id).compute_name(&compute.name).send().await;
+    described.unwrap().compute().and_then(|c| c.compute_status()).cloned()
+}
+
+async fn wait_status(h: &Harness, compute: &Compute, status: ComputeStatus) {
+    let deadline = tokio::time::Instant::now() + sdk_endpoint_support::WAIT;
+    while compute_status(h, compute).await != Some(status.clone()) {
+        assert!(tokio::time::Instant::now() < deadline, "{} never became {status:?}", compute.name);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_restarted_control_plane_expects_back_the_agents_it_had() {
+    let mut h = Harness::start().await;
+    let compute = h.fleet_with_compute("box-1").await;
+    let without_agent = h.add_compute(&compute.fleet_id, "box-2").await;
+    let mut ws = connect(&h, &agent_query(&compute, &compute.token), Transport::Plain).await;
+    agent_call(&mut ws, heartbeat("h1", &[])).await;
+    drop(ws);
+
+    // The agent does not come back after a restart: its compute is impaired after the timeout.
+    h.restart().await;
+    assert!(!h.app.agents.is_impaired(&compute.fleet_id, "box-1"));
+    h.clock.advance(DEFAULT_AGENT_HEARTBEAT_TIMEOUT - Duration::from_secs(1));
+    tokio::time::sleep(2 * SWEEP_INTERVAL).await;
+    assert_eq!(compute_status(&h, &compute).await, Some(ComputeStatus::Active), "not yet overdue");
+    h.clock.advance(Duration::from_secs(2));
+    wait_status(&h, &compute, ComputeStatus::Impaired).await;
+    assert!(h.app.agents.is_impaired(&compute.fleet_id, "box-1"));
+    assert_eq!(compute_status(&h, &without_agent).await, Some(ComputeStatus::Active), "it never had an agent");
+
+    // An impaired compute stays out of placement across a restart, until its agent returns.
+    h.restart().await;
+    assert!(h.app.agents.is_impaired(&compute.fleet_id, "box-1"));
+    let token = h.token(&compute.fleet_id, "box-1").await;
+    let mut ws = connect(&h, &agent_query(&compute, &token), Transport::Plain).await;
+    agent_call(&mut ws, heartbeat("h2", &[])).await;
+    wait_status(&h, &compute, ComputeStatus::Active).await;
+    assert!(!h.app.agents.is_impaired(&compute.fleet_id, "box-1"));
     h.stop().await;
 }

@@ -12,11 +12,12 @@
 //!   `StartComputeTermination`) go to the compute's newest connection; a reconnect
 //!   replaces the old connection.
 //!
-//! Liveness: a compute whose agent has connected since the server started is marked
-//! `IMPAIRED` (in the store, and in memory so placement skips it) when its agent sends no
-//! heartbeat for the agent heartbeat timeout, connected or not; its processes are left to
-//! the SDK endpoint's own heartbeat sweep. The next connection or heartbeat of its agent
-//! makes it `ACTIVE` again.
+//! Liveness: a compute whose agent has ever connected is marked `IMPAIRED` (in the store,
+//! and in memory so placement skips it) when its agent sends no heartbeat for the agent
+//! heartbeat timeout, connected or not; its processes are left to the SDK endpoint's own
+//! heartbeat sweep. The next connection or heartbeat of its agent makes it `ACTIVE` again.
+//! A restarted server expects every such agent back ([`restore`]): the timeout runs from the
+//! start, and a compute stored `IMPAIRED` stays out of placement until its agent returns.
 
 mod connection;
 mod handlers;
@@ -27,7 +28,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use openlift_core::records::ComputeRecord;
 use openlift_model::{ComputeStatus, Timestamp};
+use openlift_store::{PageRequest, StoreError};
 use serde_json::{Map, Value, json};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -42,6 +45,8 @@ use crate::sdk::registry::ProcessInfo;
 pub const AGENT_PATH: &str = "/agent";
 /// How often agent liveness is checked.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// Fleets and computes read per store call when the agents are restored at start-up.
+const RESTORE_PAGE: usize = 100;
 /// Pushes waiting for one agent connection's writer; a connection that lets it fill up is
 /// dropped (the agent reconnects).
 const OUTBOUND_CAPACITY: usize = 64;
@@ -130,6 +135,16 @@ impl Agents {
         {
             agent.link = None;
         }
+    }
+
+    /// Expects the agent of a compute that had one before the server started, as if it had
+    /// heartbeated at `now`; `impaired` as the store last recorded it.
+    fn expect(&self, fleet_id: &str, compute_name: &str, now: Timestamp, impaired: bool) {
+        self.lock().entry(key(fleet_id, compute_name)).or_insert(ComputeAgent {
+            link: None,
+            last_heartbeat: now,
+            impaired,
+        });
     }
 
     /// Records a heartbeat; `true` if the compute was impaired until now.
@@ -288,7 +303,7 @@ pub fn claim(
 
 /// Sets a compute's status in the store; a deregistered compute is left alone.
 async fn set_compute_status(app: &App, fleet_id: &str, compute_name: &str, status: ComputeStatus) {
-    let record = match app.store.get_compute(fleet_id, compute_name).await {
+    let mut record = match app.store.get_compute(fleet_id, compute_name).await {
         Ok(Some(record)) => record,
         Ok(None) => return,
         Err(error) => {
@@ -296,14 +311,61 @@ async fn set_compute_status(app: &App, fleet_id: &str, compute_name: &str, statu
             return;
         }
     };
-    if record.compute.compute_status == Some(status) {
+    if record.compute.compute_status != Some(status) {
+        record.compute.compute_status = Some(status);
+        store_compute(app, &record).await;
+    }
+}
+
+/// Records that an agent connected for `record`'s compute: the compute is `ACTIVE`, and a
+/// restarted server will expect its agent back.
+async fn agent_connected(app: &App, mut record: ComputeRecord) {
+    if record.agent && record.compute.compute_status == Some(ComputeStatus::Active) {
         return;
     }
-    let mut record = record;
-    record.compute.compute_status = Some(status);
-    match app.store.update_compute(&record).await {
-        Ok(()) | Err(openlift_store::StoreError::NotFound) => {}
-        Err(error) => tracing::warn!(%error, fleet_id, compute = compute_name, "storing a compute status failed"),
+    record.agent = true;
+    record.compute.compute_status = Some(ComputeStatus::Active);
+    store_compute(app, &record).await;
+}
+
+/// Replaces a compute's record; a compute deregistered meanwhile is left alone.
+async fn store_compute(app: &App, record: &ComputeRecord) {
+    match app.store.update_compute(record).await {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(error) => tracing::warn!(%error, fleet_id = ?record.compute.fleet_id,
+            compute = ?record.compute.compute_name, "storing a compute failed"),
+    }
+}
+
+/// At start-up, expects back the agent of every compute of a live fleet that had one; returns
+/// how many.
+pub async fn restore(app: &App) -> Result<usize, StoreError> {
+    let now = app.now();
+    let mut expected = 0;
+    let mut fleets_after = None;
+    loop {
+        let fleets = app.store.list_fleets(false, PageRequest { after: fleets_after, limit: RESTORE_PAGE }).await?;
+        for fleet in &fleets.items {
+            let mut after = None;
+            loop {
+                let page = PageRequest { after, limit: RESTORE_PAGE };
+                let computes = app.store.list_computes(fleet.id(), None, page).await?;
+                for record in computes.items.iter().filter(|record| record.agent) {
+                    let name = record.compute.compute_name.as_deref().unwrap_or_default();
+                    let impaired = record.compute.compute_status == Some(ComputeStatus::Impaired);
+                    app.agents.expect(fleet.id(), name, now, impaired);
+                    expected += 1;
+                }
+                match computes.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        match fleets.next {
+            Some(next) => fleets_after = Some(next),
+            None => return Ok(expected),
+        }
     }
 }
 

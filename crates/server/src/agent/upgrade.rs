@@ -14,7 +14,6 @@ use std::sync::Arc;
 use axum::extract::Request;
 use axum::response::Response;
 use openlift_core::ids;
-use openlift_model::ComputeStatus;
 
 use super::connection;
 use crate::app::App;
@@ -75,9 +74,7 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
         Err(refusal) => return refuse(refusal),
     };
     let attached = app.agents.attach(&query.fleet_id, &query.compute_name, app.now());
-    if compute.compute.compute_status != Some(ComputeStatus::Active) {
-        super::set_compute_status(&app, &query.fleet_id, &query.compute_name, ComputeStatus::Active).await;
-    }
+    super::agent_connected(&app, compute).await;
     tracing::info!(fleet_id = %query.fleet_id, compute = %query.compute_name, generation = attached.generation,
         "agent connection accepted");
     let on_upgrade = hyper::upgrade::on(&mut request);

@@ -54,7 +54,7 @@ pub async fn register(app: &App, input: RegisterComputeInput) -> Result<Register
         game_lift_agent_endpoint: Some(app.agent_endpoint.clone()),
         ..Default::default()
     };
-    let record = ComputeRecord { compute, certificate_path: input.certificate_path };
+    let record = ComputeRecord { compute, certificate_path: input.certificate_path, agent: false };
     match app.store.create_compute(&record).await {
         Ok(()) => {}
         Err(StoreError::AlreadyExists) => {

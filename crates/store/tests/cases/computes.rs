@@ -37,6 +37,7 @@ pub async fn computes(backend: &Backend) {
 
     let mut impaired = compute("fleet-1", "c1", "custom-b");
     impaired.compute.compute_status = Some(openlift_model::ComputeStatus::Impaired);
+    impaired.agent = true;
     store.update_compute(&impaired).await.unwrap();
     assert_eq!(store.get_compute("fleet-1", "c1").await.unwrap(), Some(impaired));
     let missing = compute("fleet-1", "nope", "custom-a");

@@ -160,6 +160,7 @@ pub fn compute(fleet_id: &str, name: &str, location: &str) -> ComputeRecord {
             ..Compute::default()
         },
         certificate_path: Some("/etc/cert.pem".into()),
+        agent: false,
     }
 }
 
