@@ -23,7 +23,7 @@ use serde_json::{Map, Value, json};
 
 use crate::app::App;
 use crate::logs::LogFile;
-use crate::sdk::messages::{Failure, Fields, field, required_string, string, string_list};
+use crate::sdk::messages::{Failure, Fields, field, fields, required_string, string, string_list};
 use crate::sdk::registry::{EndReason, ProcessInfo, ProcessStatus};
 
 /// The agent connection a request arrived on.
@@ -51,13 +51,6 @@ pub(super) async fn handle(
             "SecretAccessKey": "", "SessionToken": "", "Expiration": 0,
         }))),
         other => Err(Failure::bad_request(format!("Unknown action {other}."))),
-    }
-}
-
-fn fields(value: Value) -> Fields {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
     }
 }
 
@@ -182,13 +175,13 @@ async fn upload_logs(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -
     if app.sdk.processes.get(process_id).is_some() && own_process(app, caller, process_id).is_none() {
         return Err(Failure::bad_request(format!("Server process {process_id} does not run on this compute.")));
     }
-    let items = match field(body, "Files") {
-        None => Vec::new(),
-        Some(Value::Array(items)) => items.clone(),
+    let items: &[Value] = match field(body, "Files") {
+        None => &[],
+        Some(Value::Array(items)) => items,
         Some(_) => return Err(Failure::bad_request("Files must be a list.")),
     };
     let mut files = Vec::with_capacity(items.len());
-    for item in &items {
+    for item in items {
         let Value::Object(file) = item else { return Err(Failure::bad_request("Each file must be an object.")) };
         let name = required_string(file, "Name")?.to_owned();
         let content = STANDARD

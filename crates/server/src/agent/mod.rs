@@ -31,7 +31,7 @@ use std::time::Duration;
 use openlift_core::records::ComputeRecord;
 use openlift_model::{ComputeStatus, Timestamp};
 use openlift_store::{PageRequest, StoreError};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::time::MissedTickBehavior;
@@ -222,10 +222,7 @@ impl Agents {
 
 /// A push frame: `Action`, the fields, a unique `RequestId` and `StatusCode: 200`.
 fn push_frame(action: &str, fields: Value) -> String {
-    let mut frame = match fields {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
+    let mut frame = crate::sdk::messages::fields(fields);
     frame.insert("Action".into(), Value::String(action.to_owned()));
     frame.insert("RequestId".into(), Value::String(uuid::Uuid::new_v4().to_string()));
     frame.insert("StatusCode".into(), Value::from(200));

@@ -248,11 +248,15 @@ async fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bo
 
 /// Tells the process's agent that it became ready or activated its game session.
 fn tell_agent(app: &App, caller: Caller<'_>, action: Option<&str>, body: &serde_json::Map<String, serde_json::Value>) {
-    let Some(info) = app.sdk.processes.get(caller.process_id) else { return };
+    let process = || app.sdk.processes.get(caller.process_id);
     match action {
-        Some("ActivateServerProcess") => crate::agent::process_registered(app, &info),
+        Some("ActivateServerProcess") => {
+            if let Some(info) = process() {
+                crate::agent::process_registered(app, &info);
+            }
+        }
         Some("ActivateGameSession") => {
-            if let Ok(Some(game_session_id)) = messages::string(body, "GameSessionId") {
+            if let (Ok(Some(game_session_id)), Some(info)) = (messages::string(body, "GameSessionId"), process()) {
                 crate::agent::game_session_activated(app, &info, game_session_id);
             }
         }

@@ -9,7 +9,7 @@
 use openlift_model::Timestamp;
 use serde_json::{Map, Value, json};
 
-use super::messages::{Failure, Fields, boolean, integer, string, string_list};
+use super::messages::{Failure, Fields, boolean, fields, integer, string, string_list};
 use super::registry::{Activation, ProcessError, Registry};
 
 /// The connection a request arrived on.
@@ -49,13 +49,6 @@ fn failure(error: ProcessError) -> Failure {
             Failure::bad_request(error.to_string())
         }
         ProcessError::Backlog(_) => Failure::internal(),
-    }
-}
-
-fn fields(value: Value) -> Fields {
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
     }
 }
 

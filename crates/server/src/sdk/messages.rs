@@ -72,6 +72,14 @@ pub(crate) fn parse(text: &str) -> Result<Inbound, Unanswerable> {
     Ok(Inbound { action, request_id, body })
 }
 
+/// The members of a JSON object (built with `json!`); nothing for any other value.
+pub(crate) fn fields(value: Value) -> Fields {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
 /// The response frame to a request.
 pub(crate) fn reply(action: Option<&str>, request_id: &str, outcome: Result<Fields, Failure>) -> String {
     let mut frame = Map::new();
