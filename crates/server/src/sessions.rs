@@ -63,7 +63,10 @@ pub fn place(app: &App, fleet: &Fleet, location: &str, game_session_id: &str) ->
         .as_ref()
         .and_then(|rc| rc.max_concurrent_game_session_activations)
         .and_then(|max| u32::try_from(max).ok());
-    let info = crate::agent::claim(app, fleet.id(), location, game_session_id, max_activating)
+    let info = app
+        .sdk
+        .processes
+        .claim_within(fleet.id(), location, game_session_id, app.now(), max_activating)
         .ok_or_else(|| capacity_exceeded(fleet.id(), location))?;
     Ok(Placement {
         process_id: info.process_id,

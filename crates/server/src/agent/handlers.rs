@@ -64,7 +64,7 @@ fn own_process(app: &App, caller: Caller<'_>, process_id: &str) -> Option<Proces
 
 async fn heartbeat(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
     let listed = string_list(body, "ProcessList")?;
-    if app.agents.heartbeat(caller.fleet_id, caller.compute_name, app.now()) {
+    if app.agents.heartbeat(&app.sdk.processes, caller.fleet_id, caller.compute_name, app.now()) {
         tracing::info!(fleet_id = caller.fleet_id, compute = caller.compute_name, "agent heartbeating again");
         super::set_compute_status(app, caller.fleet_id, caller.compute_name, ComputeStatus::Active).await;
     }

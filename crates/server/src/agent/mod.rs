@@ -13,7 +13,7 @@
 //!   replaces the old connection.
 //!
 //! Liveness: a compute whose agent has ever connected is marked `IMPAIRED` (in the store,
-//! and in memory so placement skips it) when its agent sends no heartbeat for the agent
+//! and in the process registry, whose placement index holds it out) when its agent sends no heartbeat for the agent
 //! heartbeat timeout, connected or not; its processes are left to the SDK endpoint's own
 //! heartbeat sweep. The next connection or heartbeat of its agent makes it `ACTIVE` again.
 //! A restarted server expects every such agent back ([`restore`]): the timeout runs from the
@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use self::upgrade::upgrade;
 use crate::app::App;
-use crate::sdk::registry::ProcessInfo;
+use crate::sdk::registry::{ProcessInfo, Registry};
 
 /// The path of the agent endpoint on the API port; every other path is the SDK endpoint.
 pub const AGENT_PATH: &str = "/agent";
@@ -109,7 +109,7 @@ impl Agents {
 
     /// Attaches a new connection of a compute's agent, dropping the previous one; the
     /// connection counts as a heartbeat.
-    pub(crate) fn attach(&self, fleet_id: &str, compute_name: &str, now: Timestamp) -> Attached {
+    pub(crate) fn attach(&self, registry: &Registry, fleet_id: &str, compute_name: &str, now: Timestamp) -> Attached {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let (sender, outbound) = mpsc::channel(OUTBOUND_CAPACITY);
         let kill = CancellationToken::new();
@@ -124,7 +124,9 @@ impl Agents {
             old.kill.cancel();
         }
         agent.last_heartbeat = now;
-        agent.impaired = false;
+        if std::mem::replace(&mut agent.impaired, false) {
+            registry.set_compute_impaired(fleet_id, compute_name, false);
+        }
         Attached { generation, outbound, kill }
     }
 
@@ -139,23 +141,30 @@ impl Agents {
 
     /// Expects the agent of a compute that had one before the server started, as if it had
     /// heartbeated at `now`; `impaired` as the store last recorded it.
-    fn expect(&self, fleet_id: &str, compute_name: &str, now: Timestamp, impaired: bool) {
+    fn expect(&self, registry: &Registry, fleet_id: &str, compute_name: &str, now: Timestamp, impaired: bool) {
         self.lock().entry(key(fleet_id, compute_name)).or_insert(ComputeAgent {
             link: None,
             last_heartbeat: now,
             impaired,
         });
+        if impaired {
+            registry.set_compute_impaired(fleet_id, compute_name, true);
+        }
     }
 
     /// Records a heartbeat; `true` if the compute was impaired until now.
-    pub(crate) fn heartbeat(&self, fleet_id: &str, compute_name: &str, now: Timestamp) -> bool {
-        match self.lock().get_mut(&key(fleet_id, compute_name)) {
+    pub(crate) fn heartbeat(&self, registry: &Registry, fleet_id: &str, compute_name: &str, now: Timestamp) -> bool {
+        let was_impaired = match self.lock().get_mut(&key(fleet_id, compute_name)) {
             Some(agent) => {
                 agent.last_heartbeat = now;
                 std::mem::replace(&mut agent.impaired, false)
             }
             None => false,
+        };
+        if was_impaired {
+            registry.set_compute_impaired(fleet_id, compute_name, false);
         }
+        was_impaired
     }
 
     /// Records that connection `generation` is told about `process_id`; `false` if it
@@ -200,21 +209,26 @@ impl Agents {
 
     /// Forgets a compute (it was deregistered) and returns whether its agent was connected
     /// and told `StartComputeTermination`.
-    fn forget(&self, fleet_id: &str, compute_name: &str) -> bool {
+    fn forget(&self, registry: &Registry, fleet_id: &str, compute_name: &str) -> bool {
         let told = self.push(fleet_id, compute_name, "StartComputeTermination", json!({})).is_some();
-        self.lock().remove(&key(fleet_id, compute_name));
+        if self.lock().remove(&key(fleet_id, compute_name)).is_some_and(|agent| agent.impaired) {
+            registry.set_compute_impaired(fleet_id, compute_name, false);
+        }
         told
     }
 
     /// Marks impaired the computes whose agent has not sent a heartbeat for the timeout,
     /// and returns them.
-    fn overdue(&self, now: Timestamp) -> Vec<ComputeKey> {
+    fn overdue(&self, registry: &Registry, now: Timestamp) -> Vec<ComputeKey> {
         let mut overdue = Vec::new();
         for (key, agent) in self.lock().iter_mut() {
             if !agent.impaired && agent.last_heartbeat.plus(self.heartbeat_timeout) <= now {
                 agent.impaired = true;
                 overdue.push(key.clone());
             }
+        }
+        for (fleet_id, compute_name) in &overdue {
+            registry.set_compute_impaired(fleet_id, compute_name, true);
         }
         overdue
     }
@@ -263,39 +277,9 @@ pub fn force_exit(app: &App, info: &ProcessInfo, reason: &str) -> bool {
 /// A compute was deregistered: its agent, if connected, is sent `StartComputeTermination`
 /// and shuts down; the compute is no longer watched.
 pub fn compute_deregistered(app: &App, fleet_id: &str, compute_name: &str) {
-    if app.agents.forget(fleet_id, compute_name) {
+    if app.agents.forget(&app.sdk.processes, fleet_id, compute_name) {
         tracing::info!(fleet_id, compute = compute_name, "agent told to terminate the compute");
     }
-}
-
-/// Claims a process for a game session as
-/// [`Registry::claim_within`](crate::sdk::registry::Registry::claim_within) does, skipping
-/// processes on impaired computes.
-pub fn claim(
-    app: &App,
-    fleet_id: &str,
-    location: &str,
-    game_session_id: &str,
-    max_activating: Option<u32>,
-) -> Option<ProcessInfo> {
-    let registry = &app.sdk.processes;
-    let now = app.now();
-    // Claims on impaired computes are held until a placeable process is found so the same
-    // process is not picked again, then given back.
-    let mut held = Vec::new();
-    let found = loop {
-        let Some(info) = registry.claim_within(fleet_id, location, game_session_id, now, max_activating) else {
-            break None;
-        };
-        if !app.agents.is_impaired(fleet_id, &info.compute_name) {
-            break Some(info);
-        }
-        held.push(info.process_id);
-    };
-    for process_id in held {
-        registry.release(&process_id, game_session_id);
-    }
-    found
 }
 
 /// Sets a compute's status in the store; a deregistered compute is left alone.
@@ -350,7 +334,7 @@ pub async fn restore(app: &App) -> Result<usize, StoreError> {
                 for record in computes.items.iter().filter(|record| record.agent) {
                     let name = record.compute.compute_name.as_deref().unwrap_or_default();
                     let impaired = record.compute.compute_status == Some(ComputeStatus::Impaired);
-                    app.agents.expect(fleet.id(), name, now, impaired);
+                    app.agents.expect(&app.sdk.processes, fleet.id(), name, now, impaired);
                     expected += 1;
                 }
                 match computes.next {
@@ -368,7 +352,7 @@ pub async fn restore(app: &App) -> Result<usize, StoreError> {
 
 /// Marks overdue computes impaired, once.
 pub async fn sweep(app: &App) {
-    for (fleet_id, compute_name) in app.agents.overdue(app.now()) {
+    for (fleet_id, compute_name) in app.agents.overdue(&app.sdk.processes, app.now()) {
         tracing::warn!(fleet_id = %fleet_id, compute = %compute_name,
             timeout_secs = app.agents.heartbeat_timeout.as_secs(), "agent stopped heartbeating; compute impaired");
         set_compute_status(app, &fleet_id, &compute_name, ComputeStatus::Impaired).await;
@@ -403,29 +387,35 @@ mod tests {
     #[test]
     fn a_silent_agent_impairs_its_compute_until_it_heartbeats_again() {
         let agents = Agents::new(Duration::from_secs(30));
+        let registry = Registry::default();
         let t0 = Timestamp::from_millis(1_000_000);
-        let attached = agents.attach("fleet-1", "box", t0);
+        let attached = agents.attach(&registry, "fleet-1", "box", t0);
         assert!(agents.connected("fleet-1", "box"));
-        assert!(agents.overdue(t0.plus(Duration::from_secs(29))).is_empty());
-        assert_eq!(agents.overdue(t0.plus(Duration::from_secs(30))), vec![key("fleet-1", "box")]);
+        assert!(agents.overdue(&registry, t0.plus(Duration::from_secs(29))).is_empty());
+        assert_eq!(agents.overdue(&registry, t0.plus(Duration::from_secs(30))), vec![key("fleet-1", "box")]);
         assert!(agents.is_impaired("fleet-1", "box"));
-        assert!(agents.overdue(t0.plus(Duration::from_secs(60))).is_empty(), "reported once");
-        assert!(agents.heartbeat("fleet-1", "box", t0.plus(Duration::from_secs(61))));
+        assert!(agents.overdue(&registry, t0.plus(Duration::from_secs(60))).is_empty(), "reported once");
+        assert!(agents.heartbeat(&registry, "fleet-1", "box", t0.plus(Duration::from_secs(61))));
         assert!(!agents.is_impaired("fleet-1", "box"));
 
         agents.detach("fleet-1", "box", attached.generation);
         assert!(!agents.connected("fleet-1", "box"));
-        assert_eq!(agents.overdue(t0.plus(Duration::from_secs(91))).len(), 1, "a disconnected agent is silent too");
-        agents.attach("fleet-1", "box", t0.plus(Duration::from_secs(92)));
+        assert_eq!(
+            agents.overdue(&registry, t0.plus(Duration::from_secs(91))).len(),
+            1,
+            "a disconnected agent is silent too"
+        );
+        agents.attach(&registry, "fleet-1", "box", t0.plus(Duration::from_secs(92)));
         assert!(!agents.is_impaired("fleet-1", "box"), "a reconnect makes the compute active");
     }
 
     #[test]
     fn a_reconnect_replaces_the_old_connection() {
         let agents = Agents::new(Duration::from_secs(30));
+        let registry = Registry::default();
         let t0 = Timestamp::from_millis(0);
-        let first = agents.attach("f", "c", t0);
-        let mut second = agents.attach("f", "c", t0);
+        let first = agents.attach(&registry, "f", "c", t0);
+        let mut second = agents.attach(&registry, "f", "c", t0);
         assert!(first.kill.is_cancelled());
         agents.detach("f", "c", first.generation);
         assert!(agents.connected("f", "c"), "the old connection's end does not detach the new one");

@@ -73,7 +73,7 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
         Ok(compute) => compute,
         Err(refusal) => return refuse(refusal),
     };
-    let attached = app.agents.attach(&query.fleet_id, &query.compute_name, app.now());
+    let attached = app.agents.attach(&app.sdk.processes, &query.fleet_id, &query.compute_name, app.now());
     super::agent_connected(&app, compute).await;
     tracing::info!(fleet_id = %query.fleet_id, compute = %query.compute_name, generation = attached.generation,
         "agent connection accepted");

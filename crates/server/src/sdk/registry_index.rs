@@ -11,12 +11,13 @@
 //! as many as its fleet's `MaxConcurrentGameSessionActivations` gets no further placement
 //! until one activates or ends (`control-plane-api.md` section 7.8). So the index keeps,
 //! per location, the best candidate of every compute below that limit ([`Pool::open`]);
-//! the first of those is the process to claim.
+//! the first of those is the process to claim. A compute whose agent stopped heartbeating
+//! is held out of [`Pool::open`] the same way until its agent returns ([`Index::set_held`]).
 //!
 //! The registry computes a process's [`Standing`] before and after every change to it and
 //! hands both to [`Index::apply`], which keeps the index exact.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use openlift_model::Timestamp;
 
@@ -74,11 +75,12 @@ struct Pool {
 
 impl Pool {
     /// Puts the compute's best candidate in [`Pool::open`], or takes it out when the
-    /// compute has none or is at the activation limit; forgets a compute left with nothing.
-    fn reopen(&mut self, compute_name: &str, limit: Option<u32>) {
+    /// compute has none, is at the activation limit or is `held`; forgets a compute left
+    /// with nothing.
+    fn reopen(&mut self, compute_name: &str, limit: Option<u32>, held: bool) {
         let Some(compute) = self.computes.get_mut(compute_name) else { return };
-        let below_limit = limit.is_none_or(|limit| compute.activating < limit);
-        let head = if below_limit { compute.idle.first().cloned() } else { None };
+        let open = !held && limit.is_none_or(|limit| compute.activating < limit);
+        let head = if open { compute.idle.first().cloned() } else { None };
         if head != compute.head {
             if let Some(old) = compute.head.take() {
                 self.open.remove(&old);
@@ -101,6 +103,13 @@ pub(super) struct Index {
     pools: HashMap<String, HashMap<String, Pool>>,
     /// Fleet ID → `MaxConcurrentGameSessionActivations`, for fleets that set one.
     limits: HashMap<String, u32>,
+    /// Fleet ID → computes held out of placement.
+    held: HashMap<String, HashSet<String>>,
+}
+
+/// Whether compute `compute_name` of `fleet_id` is held out of placement.
+fn is_held(held: &HashMap<String, HashSet<String>>, fleet_id: &str, compute_name: &str) -> bool {
+    held.get(fleet_id).is_some_and(|computes| computes.contains(compute_name))
 }
 
 impl Index {
@@ -110,6 +119,7 @@ impl Index {
             return;
         }
         let limit = self.limits.get(place.fleet_id).copied();
+        let held = is_held(&self.held, place.fleet_id, place.compute_name);
         let locations = match self.pools.get_mut(place.fleet_id) {
             Some(locations) => locations,
             None => self.pools.entry(place.fleet_id.to_owned()).or_default(),
@@ -129,7 +139,7 @@ impl Index {
             compute.idle.insert(rank.clone());
         }
         compute.activating = compute.activating + u32::from(after.activating) - u32::from(before.activating);
-        pool.reopen(place.compute_name, limit);
+        pool.reopen(place.compute_name, limit, held);
         if pool.computes.is_empty() {
             locations.remove(place.location);
             if locations.is_empty() {
@@ -157,8 +167,28 @@ impl Index {
         for pool in self.pools.get_mut(fleet_id).into_iter().flat_map(HashMap::values_mut) {
             let names: Vec<String> = pool.computes.keys().cloned().collect();
             for name in names {
-                pool.reopen(&name, limit);
+                pool.reopen(&name, limit, is_held(&self.held, fleet_id, &name));
             }
+        }
+    }
+
+    /// Holds a compute's processes out of placement (`held`), or lets them back in.
+    pub(super) fn set_held(&mut self, fleet_id: &str, compute_name: &str, held: bool) {
+        let changed = if held {
+            self.held.entry(fleet_id.to_owned()).or_default().insert(compute_name.to_owned())
+        } else {
+            let removed = self.held.get_mut(fleet_id).is_some_and(|computes| computes.remove(compute_name));
+            if self.held.get(fleet_id).is_some_and(HashSet::is_empty) {
+                self.held.remove(fleet_id);
+            }
+            removed
+        };
+        if !changed {
+            return;
+        }
+        let limit = self.limits.get(fleet_id).copied();
+        for pool in self.pools.get_mut(fleet_id).into_iter().flat_map(HashMap::values_mut) {
+            pool.reopen(compute_name, limit, held);
         }
     }
 }

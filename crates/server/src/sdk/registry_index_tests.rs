@@ -1,5 +1,5 @@
 //! Unit tests of the placement index: the order of preference, the activation limit,
-//! deregistered computes, and agreement with a full scan after random changes.
+//! impaired and deregistered computes, and agreement with a full scan after random changes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -104,6 +104,21 @@ fn a_released_claim_and_a_changed_limit_reopen_a_compute() {
     assert_eq!(claim(&registry, "gs-3", Some(2)).as_deref(), Some("p2"));
     assert_eq!(claim(&registry, "gs-4", Some(2)), None);
     assert_eq!(claim(&registry, "gs-4", None).as_deref(), Some("p3"));
+}
+
+#[test]
+fn an_impaired_compute_is_held_out_of_placement_until_it_is_let_back() {
+    let registry = Registry::default();
+    ready_on(&registry, "silent-1", "silent", t0());
+    ready_on(&registry, "silent-2", "silent", at(1));
+    ready_on(&registry, "live-1", "live", at(5));
+    registry.set_compute_impaired("fleet-1", "silent", true);
+    assert_eq!(claim(&registry, "gs-1", None).as_deref(), Some("live-1"));
+    assert_eq!(claim(&registry, "gs-2", None), None, "both idle processes are on the impaired compute");
+    ready_on(&registry, "silent-3", "silent", at(6));
+    assert_eq!(claim(&registry, "gs-2", Some(3)), None, "still held after new processes and a new limit");
+    registry.set_compute_impaired("fleet-1", "silent", false);
+    assert_eq!(claim(&registry, "gs-2", None).as_deref(), Some("silent-1"));
 }
 
 #[test]
