@@ -105,7 +105,9 @@ pub(crate) fn event_rows(events: &[FleetEvent]) -> Result<Vec<EventRow>, StoreEr
     events.iter().map(|e| Ok((e.fleet_id.clone(), e.event.event_time.map(|t| t.as_millis()), to_doc(e)?))).collect()
 }
 
-/// The columns a game session row keeps next to its document.
+/// The columns a game session row keeps next to its document. A session's fleet,
+/// location, creator and creation time are fixed when it is created; updates write only
+/// its status, termination time and document.
 pub(crate) struct GameSessionRow {
     pub id: String,
     pub fleet_id: String,

@@ -76,6 +76,9 @@ pub struct Page<T> {
     pub next: Option<i64>,
 }
 
+/// The version of every record as created; each successful update adds one.
+pub const FIRST_VERSION: i64 = 1;
+
 /// A record together with the version to pass back for a compare-and-swap update.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned<T> {
@@ -219,7 +222,8 @@ pub trait Store: Send + Sync + 'static {
     async fn get_game_session(&self, game_session_id: &str)
     -> Result<Option<Versioned<GameSessionRecord>>, StoreError>;
     /// Replaces a game session if its version is still `expected_version`; returns the
-    /// new version (`VersionConflict`, `NotFound`).
+    /// new version (`VersionConflict`, `NotFound`). The fleet, location, creator and
+    /// creation time a session was created with are kept: they never change.
     async fn update_game_session(&self, session: &GameSessionRecord, expected_version: i64) -> Result<i64, StoreError>;
     /// Game sessions in creation order matching `filter`.
     async fn list_game_sessions(

@@ -27,18 +27,14 @@ pub(super) async fn create_game_session(pool: &PgPool, row: &GameSessionRow) -> 
     insert_new(&mut conn, insert).await
 }
 
-/// Compare-and-swap of a game session row on `conn`; returns the new version.
+/// Compare-and-swap of a game session row on `conn`; returns the new version. Only the
+/// columns a session can change are written (see [`GameSessionRow`]).
 async fn cas_game_session(conn: &mut PgConnection, row: &GameSessionRow, expected: i64) -> Result<i64, StoreError> {
     let version: Option<i64> = sqlx::query_scalar(
-        "UPDATE game_sessions SET fleet_id = $1, location = $2, status = $3, creator_id = $4, creation_time = $5, \
-         termination_time = $6, doc = $7, version = version + 1 \
-         WHERE game_session_id = $8 AND version = $9 RETURNING version",
+        "UPDATE game_sessions SET status = $1, termination_time = $2, doc = $3, version = version + 1 \
+         WHERE game_session_id = $4 AND version = $5 RETURNING version",
     )
-    .bind(&row.fleet_id)
-    .bind(&row.location)
     .bind(row.status)
-    .bind(&row.creator_id)
-    .bind(row.creation_time)
     .bind(row.termination_time)
     .bind(&row.doc)
     .bind(&row.id)

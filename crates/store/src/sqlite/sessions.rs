@@ -33,29 +33,17 @@ pub(super) fn create_game_session(conn: &Connection, row: &GameSessionRow) -> Re
     if inserted == 0 { Err(StoreError::AlreadyExists) } else { Ok(()) }
 }
 
-/// Compare-and-swap of a game session row; returns the new version.
+/// Compare-and-swap of a game session row; returns the new version. Only the columns a
+/// session can change are written (see [`GameSessionRow`]), so the indexes on the others
+/// are left alone.
 pub(super) fn update_game_session(conn: &Connection, row: &GameSessionRow, expected: i64) -> Result<i64, StoreError> {
     let version: Option<i64> = conn
         .prepare_cached(
-            "UPDATE game_sessions SET fleet_id = ?1, location = ?2, status = ?3, creator_id = ?4, \
-             creation_time = ?5, termination_time = ?6, doc = ?7, version = version + 1 \
-             WHERE game_session_id = ?8 AND version = ?9 RETURNING version",
+            "UPDATE game_sessions SET status = ?1, termination_time = ?2, doc = ?3, version = version + 1 \
+             WHERE game_session_id = ?4 AND version = ?5 RETURNING version",
         )
         .map_err(backend)?
-        .query_row(
-            params![
-                row.fleet_id,
-                row.location,
-                row.status,
-                row.creator_id,
-                row.creation_time,
-                row.termination_time,
-                row.doc,
-                row.id,
-                expected
-            ],
-            |r| r.get(0),
-        )
+        .query_row(params![row.status, row.termination_time, row.doc, row.id, expected], |r| r.get(0))
         .optional()
         .map_err(backend)?;
     version.ok_or_else(|| missing_or_conflict(conn, GAME_SESSION_EXISTS, &row.id))

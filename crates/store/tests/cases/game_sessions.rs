@@ -3,7 +3,7 @@
 use openlift_core::records::GameSessionRecord;
 use openlift_model::GameSessionStatus::{Activating, Active, Terminated};
 use openlift_model::{ProtectionPolicy, Timestamp};
-use openlift_store::{GameSessionFilter, PlayerSessionFilter, StoreError};
+use openlift_store::{FIRST_VERSION, GameSessionFilter, PlayerSessionFilter, StoreError};
 
 use super::page;
 use crate::support::{Backend, game_session, player, with_players, with_status};
@@ -27,7 +27,7 @@ pub async fn game_session_lifecycle(backend: &Backend) {
     other.request_digest = "another digest".into();
     assert!(matches!(store.create_game_session(&other).await, Err(StoreError::AlreadyExists)));
     let got = store.get_game_session(&arn("token-1")).await.unwrap().unwrap();
-    assert_eq!((got.value, got.version), (created.clone(), 1), "a duplicate changes nothing");
+    assert_eq!((got.value, got.version), (created.clone(), FIRST_VERSION), "a duplicate changes nothing");
     assert!(store.get_game_session(&arn("token-9")).await.unwrap().is_none());
 
     let mut active = with_status(&created, Active, None);
