@@ -16,7 +16,7 @@ use openlift_model::{
     ApiError, CreateGameSessionInput, ErrorCode, EventCode, GameSessionStatus, GameSessionStatusReason,
     PlayerSessionStatus, TerminationMode,
 };
-use openlift_store::{GameSessionFilter, PageRequest, PlayerSessionFilter, StoreError};
+use openlift_store::{FIRST_VERSION, GameSessionFilter, PageRequest, PlayerSessionFilter, StoreError, Versioned};
 
 use crate::app::{App, internal};
 use crate::sdk::push::{self, Push};
@@ -83,9 +83,9 @@ pub fn unplace(app: &App, placement: &Placement, game_session_id: &str) {
     app.sdk.processes.release(&placement.process_id, game_session_id);
 }
 
-/// Sends the process its new game session. A process that cannot be reached is left to
-/// the activation timeout.
-pub fn push_create(app: &App, placement: &Placement, record: &GameSessionRecord, input: &CreateGameSessionInput) {
+/// Sends the process its new game session, just committed. A process that cannot be
+/// reached is left to the activation timeout.
+pub fn push_create(app: &App, placement: &Placement, record: GameSessionRecord, input: &CreateGameSessionInput) {
     let s = &record.game_session;
     let game_properties: BTreeMap<String, String> =
         s.game_properties.iter().flatten().map(|p| (p.key.clone(), p.value.clone())).collect();
@@ -100,7 +100,8 @@ pub fn push_create(app: &App, placement: &Placement, record: &GameSessionRecord,
         matchmaker_data: s.matchmaker_data.clone().unwrap_or_default(),
         game_properties,
     });
-    if let Err(e) = app.sdk.processes.push(&placement.process_id, &message) {
+    let committed = Versioned { value: record, version: FIRST_VERSION };
+    if let Err(e) = app.sdk.processes.push_session(&placement.process_id, &message, committed) {
         tracing::warn!(process_id = %placement.process_id, error = %e, "could not push the game session");
     }
 }
@@ -109,11 +110,27 @@ pub fn push_create(app: &App, placement: &Placement, record: &GameSessionRecord,
 pub async fn update_session(
     app: &App,
     game_session_id: &str,
+    change: impl FnMut(&mut GameSessionRecord) -> Result<(), ApiError>,
+) -> Result<GameSessionRecord, ApiError> {
+    update_known_session(app, game_session_id, None, change).await
+}
+
+/// [`update_session`] starting from `known`, the session as the caller last saw it
+/// committed: the store is read only if it has changed since.
+async fn update_known_session(
+    app: &App,
+    game_session_id: &str,
+    mut known: Option<Versioned<GameSessionRecord>>,
     mut change: impl FnMut(&mut GameSessionRecord) -> Result<(), ApiError>,
 ) -> Result<GameSessionRecord, ApiError> {
     for _ in 0..crate::app::CAS_ATTEMPTS {
-        let found = app.store.get_game_session(game_session_id).await.map_err(internal)?;
-        let current = found.ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))?;
+        let current = match known.take() {
+            Some(known) => known,
+            None => {
+                let found = app.store.get_game_session(game_session_id).await.map_err(internal)?;
+                found.ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))?
+            }
+        };
         let mut record = current.value;
         change(&mut record)?;
         match app.store.update_game_session(&record, current.version).await {
@@ -187,9 +204,12 @@ pub async fn end_session(
     ended.map(|v| v.value).ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))
 }
 
-/// `ActivateGameSession` from the hosting process: the session becomes ACTIVE.
-pub async fn activated(app: &App, game_session_id: &str) -> Result<(), ApiError> {
-    update_session(app, game_session_id, |record| game_session::activate(&mut record.game_session)).await?;
+/// `ActivateGameSession` from the hosting process `process_id`: the session becomes
+/// ACTIVE. It starts from the session as pushed to the process, if unchanged since.
+pub async fn activated(app: &App, process_id: &str, game_session_id: &str) -> Result<(), ApiError> {
+    let known = app.sdk.processes.take_committed(process_id, game_session_id);
+    update_known_session(app, game_session_id, known, |record| game_session::activate(&mut record.game_session))
+        .await?;
     tracing::info!(game_session_id = %game_session_id, "game session active");
     Ok(())
 }

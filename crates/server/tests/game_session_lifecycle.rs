@@ -276,3 +276,21 @@ async fn a_session_that_ends_completes_its_reserved_and_active_players() {
     assert!(game.sdk.accept_player_session(&ids[1]).await.is_err());
     h.stop().await;
 }
+
+/// Activation starts from the session as it was pushed to the process; a change made
+/// in between (here UpdateGameSession) is not lost: the activation reads the session again.
+#[tokio::test]
+async fn a_session_changed_before_its_activation_keeps_the_change() {
+    let (h, client, compute) = server().await;
+    let mut game = Game::start(&h, &compute, 7000, OnStart::Ignore).await;
+    let id = create_session(&client, &compute, 4, None).await.game_session_id().unwrap().to_owned();
+    assert_eq!(game.next_session().await.game_session_id, id);
+    let update = client.update_game_session().game_session_id(&id).name("renamed").maximum_player_session_count(8);
+    update.send().await.expect("UpdateGameSession");
+
+    game.sdk.activate_game_session().await.expect("ActivateGameSession");
+    let active = session(&client, &id).await.unwrap();
+    assert_eq!(active.status(), Some(&GameSessionStatus::Active));
+    assert_eq!((active.name(), active.maximum_player_session_count()), (Some("renamed"), Some(8)));
+    h.stop().await;
+}

@@ -124,9 +124,10 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
             return Err(internal(e));
         }
     }
-    sessions::push_create(app, &placed, &record, &input);
     tracing::info!(game_session_id = %id, process_id = %placed.process_id, "game session placed");
-    Ok(CreateGameSessionOutput { game_session: Some(record.game_session) })
+    let session = record.game_session.clone();
+    sessions::push_create(app, &placed, record, &input);
+    Ok(CreateGameSessionOutput { game_session: Some(session) })
 }
 
 /// The session a repeated idempotent request refers to, if one of `ids` exists: the

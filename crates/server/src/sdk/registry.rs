@@ -23,7 +23,9 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use openlift_core::records::GameSessionRecord;
 use openlift_model::Timestamp;
+use openlift_store::Versioned;
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio_util::sync::CancellationToken;
 
@@ -73,6 +75,9 @@ struct Entry {
     replies: VecDeque<(String, String)>,
     /// Its compute was deregistered: it gets no game session any more.
     retired: bool,
+    /// The game session last pushed to it, as committed, for its activation to update
+    /// without reading it back ([`Registry::push_session`]).
+    committed: Option<Versioned<GameSessionRecord>>,
 }
 
 /// A connection asking to attach to a process (the authenticated upgrade query).
@@ -168,6 +173,7 @@ impl Entry {
             token_digests: VecDeque::new(),
             replies: VecDeque::new(),
             retired: false,
+            committed: None,
         }
     }
 
@@ -395,9 +401,10 @@ impl Registry {
 
     /// Sends a push to the process's newest connection, or queues it while it has none.
     pub fn push(&self, process_id: &str, push: &Push) -> Result<Delivery, ProcessError> {
+        let frame = push.to_frame();
         self.with_entry(process_id, |e| {
             e.live()?;
-            e.deliver(push.to_frame())
+            e.deliver(frame)
         })
     }
 

@@ -2,14 +2,17 @@
 //! (`server-sdk-protocol.md` section 6 steps 4–5) and counting what fleets use.
 //!
 //! Game-session placement (issue 4) calls [`Registry::claim_within`], then creates the
-//! game session and sends the `CreateGameSession` push with [`Registry::push`]; if creating
-//! it fails, it calls [`Registry::release`]. A claim happens under the registry's lock and
+//! game session and sends the `CreateGameSession` push with [`Registry::push_session`]; if
+//! creating it fails, it calls [`Registry::release`]. A claim happens under the registry's lock and
 //! takes the first process of the placement index, so two concurrent claims never get the
 //! same process.
 
+use openlift_core::records::GameSessionRecord;
 use openlift_model::Timestamp;
+use openlift_store::Versioned;
 
-use super::{GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Registry, State, Usage};
+use super::{Delivery, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Registry, State, Usage};
+use crate::sdk::push::Push;
 
 /// Binds `game_session_id` to the first process of the placement index.
 fn claim(
@@ -36,7 +39,7 @@ impl Registry {
     ///
     /// Connected processes are preferred over momentarily disconnected ones, then the one
     /// ready the longest. `None` when no process is available. The caller then sends the
-    /// `CreateGameSession` push with [`push`](Self::push), or [`release`](Self::release)s the
+    /// `CreateGameSession` push with [`push_session`](Self::push_session), or [`release`](Self::release)s the
     /// claim if the game session cannot be created.
     pub fn claim(&self, fleet_id: &str, location: &str, game_session_id: &str, now: Timestamp) -> Option<ProcessInfo> {
         claim(&mut self.lock(), fleet_id, location, game_session_id, now)
@@ -68,6 +71,35 @@ impl Registry {
             Ok(held)
         });
         released.unwrap_or(false)
+    }
+
+    /// Sends a process the game session it was claimed for (`push`, a `CreateGameSession`)
+    /// and keeps the session as `committed`, for [`take_committed`](Self::take_committed).
+    pub(crate) fn push_session(
+        &self,
+        process_id: &str,
+        push: &Push,
+        committed: Versioned<GameSessionRecord>,
+    ) -> Result<Delivery, ProcessError> {
+        let frame = push.to_frame();
+        self.with_entry(process_id, |e| {
+            e.live()?;
+            let delivery = e.deliver(frame)?;
+            e.committed = Some(committed);
+            Ok(delivery)
+        })
+    }
+
+    /// The game session last pushed to the process, as committed then, if it is
+    /// `game_session_id`. It is handed out once: whoever changes the session next takes it.
+    pub(crate) fn take_committed(
+        &self,
+        process_id: &str,
+        game_session_id: &str,
+    ) -> Option<Versioned<GameSessionRecord>> {
+        let mut state = self.lock();
+        let entry = state.processes.get_mut(process_id)?;
+        entry.committed.take_if(|c| c.value.id() == game_session_id)
     }
 
     /// Whether the process hosts this game session.

@@ -149,6 +149,30 @@ fn claims_pick_only_active_healthy_idle_processes_of_the_location() {
 }
 
 #[test]
+fn the_pushed_session_is_kept_for_its_activation_once() {
+    let registry = Registry::default();
+    let mut connection = ready(&registry, "p1", "custom-a", t0());
+    registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
+    let record = GameSessionRecord {
+        game_session: openlift_model::GameSession { game_session_id: Some("gs-1".into()), ..Default::default() },
+        protection_policy: openlift_model::ProtectionPolicy::NoProtection,
+        process_id: Some("p1".into()),
+        idempotency_token: None,
+        request_digest: String::new(),
+        log_paths: Vec::new(),
+    };
+    let committed = Versioned { value: record, version: 1 };
+    let push = Push::TerminateProcess(TerminateProcess { termination_time: t0() });
+    assert_eq!(registry.push_session("p1", &push, committed.clone()), Ok(Delivery::Sent));
+    assert_eq!(next_frame(&mut connection), Outbound::Frame(push.to_frame()));
+
+    assert_eq!(registry.take_committed("p1", "gs-other"), None);
+    assert_eq!(registry.take_committed("p1", "gs-1"), Some(committed));
+    assert_eq!(registry.take_committed("p1", "gs-1"), None, "handed out once");
+    assert_eq!(registry.take_committed("nobody", "gs-1"), None);
+}
+
+#[test]
 fn concurrent_claims_never_hand_out_one_process_twice() {
     let registry = Arc::new(Registry::default());
     let processes = 40;

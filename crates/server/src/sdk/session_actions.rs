@@ -52,7 +52,7 @@ fn hosted<'a>(app: &App, caller: Caller<'_>, body: &'a Map<String, Value>) -> Re
 
 async fn activate(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
     let game_session_id = hosted(app, caller, body)?;
-    sessions::activated(app, game_session_id).await.map_err(failure)?;
+    sessions::activated(app, caller.process_id, game_session_id).await.map_err(failure)?;
     app.sdk
         .processes
         .activate_game_session(caller.process_id, game_session_id)
