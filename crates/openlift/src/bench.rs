@@ -26,7 +26,7 @@ use bytes::Bytes;
 use clap::Args;
 use http::{HeaderValue, Method, Request};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http1::{Connection, SendRequest};
 use hyper_util::rt::TokioIo;
 use openlift_protocol::sigv4::{self, CredentialScope, SecretKey};
 use openlift_server::config::Config;
@@ -103,6 +103,7 @@ async fn bench(args: &BenchArgs, addr: SocketAddr) -> anyhow::Result<()> {
     let mut placed = Results::default();
     let mut placing = Duration::ZERO;
     let mut setting_up = Duration::ZERO;
+    let mut cpu = Some(Duration::ZERO);
     let mut next = 0;
     while next < args.sessions {
         let round = args.processes.min(args.sessions - next);
@@ -114,17 +115,32 @@ async fn bench(args: &BenchArgs, addr: SocketAddr) -> anyhow::Result<()> {
             clients.push(Client::connect(addr, signer.clone()).await?);
         }
         setting_up += started.elapsed();
+        let cpu_before = cpu_time();
         let (results, elapsed) = place_round(clients, &fleet, next..next + round, args.rate, &probe).await?;
         placing += elapsed;
         placed.merge(results);
         probe.wait(next..next + round, ACTIVATION_WAIT).await;
+        cpu = cpu.zip(cpu_before).zip(cpu_time()).map(|((sum, before), after)| sum + after.saturating_sub(before));
         let started = Instant::now();
         end_processes(games).await;
         setting_up += started.elapsed();
         next += round;
     }
-    report(args, &placed, placing, setting_up, &probe);
+    report(args, &placed, placing, setting_up, cpu, &probe);
     Ok(())
+}
+
+/// CPU time used so far by this process, all threads, user and system (`/proc/self/stat`,
+/// in clock ticks of 10 ms); `None` where that file is missing.
+fn cpu_time() -> Option<Duration> {
+    const TICKS_PER_SECOND: u64 = 100;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // After the command name (which may hold spaces) come fields 3 to 52; utime and stime
+    // are the 14th and 15th.
+    let mut fields = stat.rsplit_once(')')?.1.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 1000 / TICKS_PER_SECOND))
 }
 
 /// The fleet's ID and the compute's auth token.
@@ -432,17 +448,14 @@ impl Signer {
 }
 
 /// One keep-alive HTTP/1.1 connection to the control plane, sending signed awsJson 1.1 requests.
+///
+/// The connection is driven by whichever task makes the call, not by a task of its own, so
+/// a request and its response cost no hand-over between tasks.
 struct Client {
     sender: SendRequest<Full<Bytes>>,
+    connection: Connection<TokioIo<TcpStream>, Full<Bytes>>,
     host: String,
     signer: Arc<Signer>,
-    connection: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.connection.abort();
-    }
 }
 
 impl Client {
@@ -450,29 +463,32 @@ impl Client {
         let stream = TcpStream::connect(addr).await.with_context(|| format!("connecting to {addr}"))?;
         stream.set_nodelay(true)?;
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        let connection = tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        Ok(Client { sender, host: addr.to_string(), signer, connection })
+        Ok(Client { sender, connection, host: addr.to_string(), signer })
     }
 
     /// Sends `operation` with `input`; the status and the JSON answer.
     async fn call(&mut self, operation: &str, input: &Value) -> anyhow::Result<(u16, Value)> {
-        let body = serde_json::to_vec(input)?;
+        let body = Bytes::from(serde_json::to_vec(input)?);
         let mut request = Request::builder()
             .method(Method::POST)
             .uri("/")
             .header(http::header::HOST, &self.host)
             .header(http::header::CONTENT_TYPE, "application/x-amz-json-1.1")
             .header("x-amz-target", format!("GameLift.{operation}"))
-            .body(Full::new(Bytes::from(body.clone())))?;
+            .body(Full::new(body.clone()))?;
         self.signer.sign(&mut request, &body)?;
-        self.sender.ready().await?;
-        let response = self.sender.send_request(request).await?;
-        let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await?.to_bytes();
-        let reply = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
-        Ok((status, reply))
+        let exchange = async {
+            self.sender.ready().await?;
+            let response = self.sender.send_request(request).await?;
+            let status = response.status().as_u16();
+            let bytes = response.into_body().collect().await?.to_bytes();
+            let reply = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes)? };
+            Ok((status, reply))
+        };
+        tokio::select! {
+            answered = exchange => answered,
+            closed = &mut self.connection => bail!("the connection closed: {closed:?}"),
+        }
     }
 
     /// Sends `operation` and fails unless it succeeds.
@@ -508,7 +524,14 @@ fn distribution(name: &str, mut values: Vec<Duration>) {
     );
 }
 
-fn report(args: &BenchArgs, placed: &Results, placing: Duration, setting_up: Duration, probe: &Probe) {
+fn report(
+    args: &BenchArgs,
+    placed: &Results,
+    placing: Duration,
+    setting_up: Duration,
+    cpu: Option<Duration>,
+    probe: &Probe,
+) {
     let ok = placed.latency.len();
     let active = probe.count.load(Ordering::Relaxed);
     let rate = args.rate.map_or("unlimited (closed loop)".to_owned(), |r| format!("{r:.0} requests/s (open loop)"));
@@ -531,6 +554,14 @@ fn report(args: &BenchArgs, placed: &Results, placing: Duration, setting_up: Dur
         setting_up.as_secs_f64()
     );
     println!("{:<34} {:.0} sessions/s", "throughput", ok as f64 / placing.as_secs_f64().max(f64::EPSILON));
+    if let Some(cpu) = cpu.filter(|_| ok > 0) {
+        println!(
+            "{:<34} {:.0} µs per session ({:.2} s in all: server, client and processes, until ACTIVE)",
+            "CPU time",
+            cpu.as_secs_f64() * 1e6 / ok as f64,
+            cpu.as_secs_f64()
+        );
+    }
     println!();
     println!("{:<34} {:>10} {:>10} {:>10} {:>10} {:>10}", "", "p50", "p90", "p99", "p99.9", "max");
     distribution("request → ACTIVATING response", placed.latency.clone());
