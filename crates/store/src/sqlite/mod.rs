@@ -36,6 +36,10 @@ use crate::common::backend;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many idle read connections are kept open.
 const MAX_IDLE_READERS: usize = 8;
+/// The writer connection's page cache, in KiB.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// WAL frames after which a commit checkpoints the WAL into the database file.
+const CHECKPOINT_FRAMES: i64 = 10_000;
 
 /// The [`Store`](crate::Store) on an SQLite file.
 pub struct SqliteStore {
@@ -139,7 +143,13 @@ fn configure(conn: &Connection, read_only: bool) -> Result<(), StoreError> {
     conn.pragma_update(None, "synchronous", "FULL").map_err(backend)?;
     // Each job of a batch runs in a savepoint, whose rollback journal holds the pages it
     // changes; in memory, it costs no file writes.
-    conn.pragma_update(None, "temp_store", "MEMORY").map_err(backend)
+    conn.pragma_update(None, "temp_store", "MEMORY").map_err(backend)?;
+    // A 64 MiB page cache (instead of 2 MiB) holds what a busy writer keeps touching.
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(backend)?;
+    // A checkpoint copies each page once, however often it changed in the WAL since the
+    // last one: checkpointing every 10,000 frames (about 40 MiB) instead of 1,000 copies the
+    // hot pages, and fsyncs the database file, a fraction as often.
+    conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_FRAMES).map_err(backend)
 }
 
 /// Switches to WAL mode. Switching takes an exclusive lock without calling the
