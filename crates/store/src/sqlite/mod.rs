@@ -13,6 +13,11 @@
 //! acknowledged write is durable; concurrent writes just share one fsync. A lone
 //! write is its own transaction, as without batching.
 //!
+//! A third thread checkpoints: it copies the WAL into the database file every 100 ms,
+//! passively, so that no commit waits for a checkpoint (SQLite's automatic checkpoints
+//! run inside whichever commit crosses the threshold, which was the slowest commit of
+//! all).
+//!
 //! Every connection runs in WAL mode with `synchronous=FULL`, so a write is on
 //! disk (the WAL is fsynced at commit) before it is acknowledged, and with a busy
 //! timeout so that several processes opening the same file wait for each other.
@@ -38,12 +43,16 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_IDLE_READERS: usize = 8;
 /// The writer connection's page cache, in KiB.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
-/// WAL frames after which a commit checkpoints the WAL into the database file.
-const CHECKPOINT_FRAMES: i64 = 10_000;
+/// How often the checkpointer copies the WAL into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+/// WAL frames (of 4 KiB pages) past which the checkpointer makes the WAL start over.
+const MAX_WAL_FRAMES: i64 = 100_000;
 
 /// The [`Store`](crate::Store) on an SQLite file.
 pub struct SqliteStore {
     writer: mpsc::Sender<Box<dyn writer::Job>>,
+    /// Dropped with the store, which stops the checkpointer thread.
+    _checkpointer: mpsc::Sender<()>,
     readers: Arc<Readers>,
 }
 
@@ -72,12 +81,19 @@ impl SqliteStore {
         })
         .await
         .map_err(backend)??;
+        let checkpoints = Connection::open(&readers.path).map_err(backend)?;
+        checkpoints.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         let (writer, jobs) = mpsc::channel();
         std::thread::Builder::new()
             .name("openlift-sqlite-writer".into())
             .spawn(move || writer::run(conn, jobs))
             .map_err(backend)?;
-        Ok(SqliteStore { writer, readers: Arc::new(readers) })
+        let (checkpointer, stop) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("openlift-sqlite-checkpointer".into())
+            .spawn(move || checkpoint_until_stopped(&checkpoints, &stop))
+            .map_err(backend)?;
+        Ok(SqliteStore { writer, _checkpointer: checkpointer, readers: Arc::new(readers) })
     }
 
     /// Runs `f` on the writer connection inside a write transaction (possibly
@@ -146,10 +162,22 @@ fn configure(conn: &Connection, read_only: bool) -> Result<(), StoreError> {
     conn.pragma_update(None, "temp_store", "MEMORY").map_err(backend)?;
     // A 64 MiB page cache (instead of 2 MiB) holds what a busy writer keeps touching.
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(backend)?;
-    // A checkpoint copies each page once, however often it changed in the WAL since the
-    // last one: checkpointing every 10,000 frames (about 40 MiB) instead of 1,000 copies the
-    // hot pages, and fsyncs the database file, a fraction as often.
-    conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_FRAMES).map_err(backend)
+    // The checkpointer thread copies the WAL into the database file, not the commits.
+    conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)
+}
+
+/// Copies the WAL into the database file every [`CHECKPOINT_INTERVAL`] until `stop`'s
+/// sender is dropped. The checkpoints are passive: commits go on meanwhile, so none of them
+/// waits for a checkpoint. A WAL grown past [`MAX_WAL_FRAMES`] (commits never paused long
+/// enough for it to start over) is checkpointed once with `RESTART`, which waits for the
+/// commit in progress and lets the next one start the WAL from the beginning.
+fn checkpoint_until_stopped(conn: &Connection, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL) {
+        let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(1));
+        if matches!(passive, Ok(frames) if frames > MAX_WAL_FRAMES) {
+            let _restarted = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| row.get::<_, i64>(0));
+        }
+    }
 }
 
 /// Switches to WAL mode. Switching takes an exclusive lock without calling the
@@ -182,4 +210,34 @@ fn writer_gone() -> StoreError {
 /// The error when the reader pool's lock is poisoned.
 fn poisoned() -> StoreError {
     backend(std::io::Error::other("the SQLite reader pool is poisoned"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    /// Commits leave their pages in the WAL; the checkpointer thread, not a commit, copies
+    /// them into the database file.
+    #[tokio::test]
+    async fn the_checkpointer_copies_committed_pages_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openlift.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        for i in 0..300 {
+            store.secret(&format!("secret-{i}"), 1024).await.unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let copied = std::fs::metadata(&path).unwrap().len();
+            if copied > 300 * 1024 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the database file still holds {copied} bytes");
+            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+        }
+        drop(store);
+        let reopened = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(reopened.secret("secret-299", 1024).await.unwrap().len(), 1024);
+    }
 }
