@@ -99,10 +99,11 @@ impl SqliteStore {
     /// Runs `f` on the writer connection inside a write transaction (possibly
     /// shared with other writes, see `writer`), after every write queued before
     /// it; returns once that transaction has committed. An `Err` from `f` rolls
-    /// back what `f` did, and only that.
+    /// back what `f` did, and only that. `f` may run more than once (the batch is
+    /// rerun when a job fails after having written), each time from the same state.
     async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnMut(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, result) = tokio::sync::oneshot::channel();
         self.writer.send(Box::new(writer::Write::new(f, reply))).map_err(|_| writer_gone())?;
