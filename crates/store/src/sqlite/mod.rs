@@ -7,9 +7,9 @@
 //! wrapper between the code and the SQL.
 //!
 //! Writes use group commit (see `writer`): the writer thread runs the writes
-//! queued at the same moment (up to 256) in one `BEGIN IMMEDIATE ... COMMIT`,
-//! each inside its own `SAVEPOINT` so that a failing write rolls back alone and
-//! gets its own error. Every caller is answered only after the `COMMIT`, so an
+//! queued at the same moment (up to 256) in one `BEGIN IMMEDIATE ... COMMIT`; a
+//! failing write is undone alone and gets its own error (with a `SAVEPOINT` per
+//! write when it had already changed something). Every caller is answered only after the `COMMIT`, so an
 //! acknowledged write is durable; concurrent writes just share one fsync. A lone
 //! write is its own transaction, as without batching.
 //!
@@ -158,8 +158,8 @@ fn configure(conn: &Connection, read_only: bool) -> Result<(), StoreError> {
     }
     enable_wal(conn)?;
     conn.pragma_update(None, "synchronous", "FULL").map_err(backend)?;
-    // Each job of a batch runs in a savepoint, whose rollback journal holds the pages it
-    // changes; in memory, it costs no file writes.
+    // A batch rerun with a savepoint per job (see `writer`) journals the pages each job
+    // changes; in memory, that costs no file writes.
     conn.pragma_update(None, "temp_store", "MEMORY").map_err(backend)?;
     // A 64 MiB page cache (instead of 2 MiB) holds what a busy writer keeps touching.
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(backend)?;
