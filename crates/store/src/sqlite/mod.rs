@@ -9,9 +9,9 @@
 //! Writes use group commit (see `writer`): the writer thread runs the writes
 //! queued at the same moment (up to 256) in one `BEGIN IMMEDIATE ... COMMIT`; a
 //! failing write is undone alone and gets its own error (with a `SAVEPOINT` per
-//! write when it had already changed something). Every caller is answered only after the `COMMIT`, so an
-//! acknowledged write is durable; concurrent writes just share one fsync. A lone
-//! write is its own transaction, as without batching.
+//! write when it had already changed something). Every caller is answered only
+//! after the `COMMIT`, so an acknowledged write is durable; concurrent writes just
+//! share one fsync. A lone write is its own transaction, as without batching.
 //!
 //! A third thread checkpoints: it copies the WAL into the database file every 100 ms,
 //! passively, so that no commit waits for a checkpoint (SQLite's automatic checkpoints
