@@ -73,12 +73,24 @@ struct Running {
 
 /// Connects a game server and makes it ready on port 7777.
 async fn ready_game(h: &Harness, compute: &Compute, healthy: bool, heartbeat: Duration) -> Running {
+    let process = ProcessParameters { port: 7777, log_paths: vec!["/local/game/logs".into()] };
+    start_game(h, compute, healthy, options(heartbeat, 4), process).await
+}
+
+/// Connects a game server with `options` and makes it ready as `process` says; its health
+/// checks answer `healthy`.
+async fn start_game(
+    h: &Harness,
+    compute: &Compute,
+    healthy: bool,
+    options: ClientOptions,
+    process: ProcessParameters,
+) -> Running {
     let process_id = uuid::Uuid::new_v4().to_string();
-    let sdk = GameLiftServer::init(params(h, compute, &process_id), options(heartbeat, 4)).await.expect("InitSDK");
+    let sdk = GameLiftServer::init(params(h, compute, &process_id), options).await.expect("InitSDK");
     let terminated = Arc::new(Notify::new());
     let (sessions_tx, sessions) = mpsc::unbounded_channel();
     let game = Game { sdk: sdk.clone(), healthy, terminated: terminated.clone(), sessions: sessions_tx };
-    let process = ProcessParameters { port: 7777, log_paths: vec!["/local/game/logs".into()] };
     sdk.process_ready(process, game).await.expect("ProcessReady");
     Running { sdk, process_id, terminated, sessions }
 }
@@ -176,11 +188,7 @@ async fn create_game_session_places_on_a_ready_process_which_activates_it_and_ac
     h.wait_for(&pid, "activation", |i| i.status == ProcessStatus::Active).await;
 
     let created = h
-        .gamelift
-        .create_game_session()
-        .fleet_id(&compute.fleet_id)
-        .location(LOCATION)
-        .maximum_player_session_count(4)
+        .create_game_session(&compute, 4)
         .name("match")
         .idempotency_token("match-1")
         .send()
@@ -203,39 +211,17 @@ async fn create_game_session_places_on_a_ready_process_which_activates_it_and_ac
     assert_eq!((session.ip_address(), session.port()), (Some("10.1.1.1"), Some(7777)));
 
     let again = h
-        .gamelift
-        .create_game_session()
-        .fleet_id(&compute.fleet_id)
-        .location(LOCATION)
-        .maximum_player_session_count(4)
+        .create_game_session(&compute, 4)
         .name("match")
         .idempotency_token("match-1")
         .send()
         .await
         .expect("repeated CreateGameSession");
     assert_eq!(again.game_session().and_then(|s| s.status()), Some(&GameSessionStatus::Active));
-    let mismatch = h
-        .gamelift
-        .create_game_session()
-        .fleet_id(&compute.fleet_id)
-        .location(LOCATION)
-        .maximum_player_session_count(5)
-        .idempotency_token("match-1")
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let mismatch =
+        h.create_game_session(&compute, 5).idempotency_token("match-1").send().await.unwrap_err().into_service_error();
     assert!(mismatch.is_idempotent_parameter_mismatch_exception(), "{mismatch:?}");
-    let full = h
-        .gamelift
-        .create_game_session()
-        .fleet_id(&compute.fleet_id)
-        .location(LOCATION)
-        .maximum_player_session_count(4)
-        .send()
-        .await
-        .unwrap_err()
-        .into_service_error();
+    let full = h.create_game_session(&compute, 4).send().await.unwrap_err().into_service_error();
     assert!(full.is_fleet_capacity_exceeded_exception(), "{full:?}");
 
     let player = h
@@ -406,8 +392,8 @@ async fn logs_of_an_ended_session_download_from_a_url_that_expires_and_are_kept_
     let compute = h.fleet_with_compute("host-1").await;
     let mut game = ready_game(&h, &compute, true, Duration::from_secs(60)).await;
     h.wait_for(&game.process_id, "activation", |i| i.status == ProcessStatus::Active).await;
-    let created = h.gamelift.create_game_session().fleet_id(&compute.fleet_id).location(LOCATION);
-    let created = created.maximum_player_session_count(2).send().await.expect("CreateGameSession");
+    let created = h.create_game_session(&compute, 2);
+    let created = created.send().await.expect("CreateGameSession");
     let game_session_id = created.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned();
     tokio::time::timeout(WAIT, game.sessions.recv()).await.expect("CreateGameSession push");
 
@@ -467,27 +453,20 @@ async fn logs_of_an_ended_session_download_from_a_url_that_expires_and_are_kept_
 async fn a_control_plane_restart_keeps_ready_processes_and_their_game_sessions() {
     let mut h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
-    let process_id = uuid::Uuid::new_v4().to_string();
-    let sdk = GameLiftServer::init(params(&h, &compute, &process_id), options(Duration::from_secs(60), 100)).await;
-    let sdk = sdk.expect("InitSDK");
-    let (sessions_tx, mut sessions) = mpsc::unbounded_channel();
-    let terminated = Arc::new(Notify::new());
-    let game = Game { sdk: sdk.clone(), healthy: true, terminated: terminated.clone(), sessions: sessions_tx };
-    sdk.process_ready(ProcessParameters { port: 7777, log_paths: vec![] }, game).await.expect("ProcessReady");
-    let created = h.gamelift.create_game_session().fleet_id(&compute.fleet_id).location(LOCATION);
-    let created = created.maximum_player_session_count(2).send().await.expect("CreateGameSession");
+    let reconnecting = || options(Duration::from_secs(60), 100);
+    let process = ProcessParameters { port: 7777, log_paths: vec![] };
+    let Running { sdk, process_id, mut sessions, .. } = start_game(&h, &compute, true, reconnecting(), process).await;
+    let created = h.create_game_session(&compute, 2);
+    let created = created.send().await.expect("CreateGameSession");
     let game_session_id = created.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned();
     tokio::time::timeout(WAIT, sessions.recv()).await.expect("CreateGameSession push");
     let host = process_id.clone();
     h.wait_for(&host, "ActivateGameSession", |i| i.game_session.as_ref().is_some_and(|s| s.activated)).await;
-    let busy = uuid::Uuid::new_v4().to_string();
-    let other = GameLiftServer::init(params(&h, &compute, &busy), options(Duration::from_secs(60), 100)).await;
-    let other = other.expect("InitSDK");
-    let (other_tx, _other_sessions) = mpsc::unbounded_channel();
-    let idle = Game { sdk: other.clone(), healthy: true, terminated: Arc::new(Notify::new()), sessions: other_tx };
-    other.process_ready(ProcessParameters { port: 7778, log_paths: vec![] }, idle).await.expect("ProcessReady");
-    other.process_ending().await.expect("ProcessEnding of a second process");
-    other.destroy().await;
+    let process = ProcessParameters { port: 7778, log_paths: vec![] };
+    let other = start_game(&h, &compute, true, reconnecting(), process).await;
+    let busy = other.process_id;
+    other.sdk.process_ending().await.expect("ProcessEnding of a second process");
+    other.sdk.destroy().await;
 
     h.restart().await;
     let info = h.wait_for(&host, "the reconnect after the restart", |i| i.connections == 1).await;
@@ -504,8 +483,8 @@ async fn a_control_plane_restart_keeps_ready_processes_and_their_game_sessions()
     let player = player.send().await.expect("CreatePlayerSession after the restart");
     let player_session_id = player.player_session().and_then(|p| p.player_session_id()).unwrap().to_owned();
     sdk.accept_player_session(&player_session_id).await.expect("AcceptPlayerSession after the restart");
-    let full = h.gamelift.create_game_session().fleet_id(&compute.fleet_id).location(LOCATION);
-    let full = full.maximum_player_session_count(2).send().await.unwrap_err().into_service_error();
+    let full = h.create_game_session(&compute, 2);
+    let full = full.send().await.unwrap_err().into_service_error();
     assert!(full.is_fleet_capacity_exceeded_exception(), "the restored process still hosts its session: {full:?}");
 
     sdk.process_ending().await.expect("ProcessEnding");
@@ -638,35 +617,19 @@ async fn a_deregistered_compute_gets_no_game_session() {
 async fn messages_many_times_the_read_buffer_cross_both_ways() {
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
-    let process_id = uuid::Uuid::new_v4().to_string();
-    let sdk = GameLiftServer::init(params(&h, &compute, &process_id), options(Duration::from_secs(60), 4))
-        .await
-        .expect("InitSDK");
-    let (sessions_tx, mut sessions) = mpsc::unbounded_channel();
-    let game = Game { sdk: sdk.clone(), healthy: true, terminated: Arc::new(Notify::new()), sessions: sessions_tx };
     // ActivateServerProcess of about 40 KiB, from the SDK to the server.
     let log_paths: Vec<String> = (0..400).map(|i| format!("/local/game/logs/{i:04}/{}", "l".repeat(80))).collect();
-    sdk.process_ready(ProcessParameters { port: 7777, log_paths: log_paths.clone() }, game)
-        .await
-        .expect("ProcessReady");
-    let info = h.wait_for(&process_id, "activation", |i| i.status == ProcessStatus::Active).await;
+    let process = ProcessParameters { port: 7777, log_paths: log_paths.clone() };
+    let mut game = start_game(&h, &compute, true, options(Duration::from_secs(60), 4), process).await;
+    let info = h.wait_for(&game.process_id, "activation", |i| i.status == ProcessStatus::Active).await;
     assert_eq!(info.log_paths, log_paths);
 
     // A CreateGameSession push of about 200 KiB, from the server to the SDK.
     let data: String = (0..200_000).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
-    let created = h
-        .gamelift
-        .create_game_session()
-        .fleet_id(&compute.fleet_id)
-        .location(LOCATION)
-        .maximum_player_session_count(4)
-        .game_session_data(&data)
-        .send()
-        .await
-        .expect("CreateGameSession");
-    let pushed = tokio::time::timeout(WAIT, sessions.recv()).await.expect("CreateGameSession push").unwrap();
+    let created = h.create_game_session(&compute, 4).game_session_data(&data).send().await.expect("CreateGameSession");
+    let pushed = tokio::time::timeout(WAIT, game.sessions.recv()).await.expect("CreateGameSession push").unwrap();
     assert_eq!(Some(pushed.game_session_id.as_str()), created.game_session().and_then(|s| s.game_session_id()));
     assert_eq!(pushed.game_session_data, data);
-    sdk.destroy().await;
+    game.sdk.destroy().await;
     h.stop().await;
 }

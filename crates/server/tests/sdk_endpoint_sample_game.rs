@@ -13,7 +13,7 @@ use std::process::Stdio;
 
 use aws_sdk_gamelift::types::{GameSessionStatus, GameSessionStatusReason, PlayerSessionStatus, TerminationMode};
 use openlift_server::sdk::registry::{EndReason, ProcessStatus};
-use sdk_endpoint_support::{Harness, LOCATION, WAIT};
+use sdk_endpoint_support::{Harness, WAIT};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -58,16 +58,7 @@ async fn the_sample_game_is_placed_refuses_an_unknown_player_and_exits_on_termin
     assert!(info.log_paths[0].contains("chat-"), "{:?}", info.log_paths);
     assert_eq!(h.utilization(&compute.fleet_id).await, (1, 0));
 
-    let created = h
-        .gamelift
-        .create_game_session()
-        .fleet_id(&compute.fleet_id)
-        .location(LOCATION)
-        .maximum_player_session_count(4)
-        .name("chat")
-        .send()
-        .await
-        .expect("CreateGameSession");
+    let created = h.create_game_session(&compute, 4).name("chat").send().await.expect("CreateGameSession");
     let game_session_id = created.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned();
     h.wait_for(&process_id, "ActivateGameSession", |i| i.game_session.as_ref().is_some_and(|s| s.activated)).await;
     assert_eq!(h.utilization(&compute.fleet_id).await, (1, 1));

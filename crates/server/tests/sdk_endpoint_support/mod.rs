@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use aws_credential_types::Credentials;
 use aws_sdk_gamelift::config::{BehaviorVersion, Region};
+use aws_sdk_gamelift::operation::create_game_session::builders::CreateGameSessionFluentBuilder;
 use aws_sdk_gamelift::types::{ComputeType, LocationConfiguration};
 use openlift_core::clock::{Clock, ManualClock};
 use openlift_model::Timestamp;
@@ -180,6 +181,13 @@ impl Harness {
     pub async fn token(&self, fleet_id: &str, compute_name: &str) -> String {
         let token = self.gamelift.get_compute_auth_token().fleet_id(fleet_id).compute_name(compute_name).send().await;
         token.expect("GetComputeAuthToken").auth_token().expect("AuthToken").to_owned()
+    }
+
+    /// A CreateGameSession request on `compute`'s fleet in [`LOCATION`], for at most
+    /// `max_players` players; the caller adds the rest and sends it.
+    pub fn create_game_session(&self, compute: &Compute, max_players: i32) -> CreateGameSessionFluentBuilder {
+        let request = self.gamelift.create_game_session().fleet_id(&compute.fleet_id).location(LOCATION);
+        request.maximum_player_session_count(max_players)
     }
 
     /// Waits until the registry's view of `process_id` satisfies `check`.
