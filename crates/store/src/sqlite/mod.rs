@@ -69,22 +69,22 @@ impl SqliteStore {
     /// `path` and applies pending migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
-        let (conn, readers) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let (conn, checkpoints, readers) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(backend)?;
             }
             let mut conn = Connection::open(&path).map_err(backend)?;
             configure(&conn, false)?;
             migrate::apply(&mut conn)?;
+            let checkpoints = Connection::open(&path).map_err(backend)?;
+            checkpoints.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
             let readers = Readers { path, idle: Mutex::new(Vec::new()) };
             let reader = readers.take()?;
             readers.put(reader);
-            Ok((conn, readers))
+            Ok((conn, checkpoints, readers))
         })
         .await
         .map_err(backend)??;
-        let checkpoints = Connection::open(&readers.path).map_err(backend)?;
-        checkpoints.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         let (writer, jobs) = mpsc::channel();
         std::thread::Builder::new()
             .name("openlift-sqlite-writer".into())
