@@ -19,8 +19,9 @@
 //! all).
 //!
 //! Every connection runs in WAL mode with `synchronous=FULL`, so a write is on
-//! disk (the WAL is fsynced at commit) before it is acknowledged, and with a busy
-//! timeout so that several processes opening the same file wait for each other.
+//! disk (the WAL is fsynced at commit) before it is acknowledged. A connection that meets
+//! another one's lock retries every 100 µs for up to 10 s, so several processes opening
+//! the same file wait for each other.
 
 mod migrate;
 mod queries;
@@ -30,7 +31,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -39,6 +40,8 @@ use crate::common::backend;
 
 /// How long a connection waits for another one's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection sleeps between two tries of a lock another one holds.
+const BUSY_RETRY: Duration = Duration::from_micros(100);
 /// At most this many idle read connections are kept open.
 const MAX_IDLE_READERS: usize = 8;
 /// The writer connection's page cache, in KiB.
@@ -74,10 +77,10 @@ impl SqliteStore {
                 std::fs::create_dir_all(parent).map_err(backend)?;
             }
             let mut conn = Connection::open(&path).map_err(backend)?;
-            configure(&conn, false)?;
+            configure(&mut conn, false)?;
             migrate::apply(&mut conn)?;
-            let checkpoints = Connection::open(&path).map_err(backend)?;
-            checkpoints.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+            let mut checkpoints = Connection::open(&path).map_err(backend)?;
+            retry_while_busy(&mut checkpoints)?;
             let readers = Readers { path, idle: Mutex::new(Vec::new()) };
             let reader = readers.take()?;
             readers.put(reader);
@@ -135,8 +138,8 @@ impl Readers {
         if let Some(conn) = self.idle.lock().map_err(|_| poisoned())?.pop() {
             return Ok(conn);
         }
-        let conn = Connection::open(&self.path).map_err(backend)?;
-        configure(&conn, true)?;
+        let mut conn = Connection::open(&self.path).map_err(backend)?;
+        configure(&mut conn, true)?;
         Ok(conn)
     }
 
@@ -153,8 +156,8 @@ impl Readers {
 /// Sets the pragmas of a connection: the writer switches the file to WAL (a
 /// persistent setting) with `synchronous=FULL` and keeps its temporary files in memory;
 /// readers are read-only.
-fn configure(conn: &Connection, read_only: bool) -> Result<(), StoreError> {
-    conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+fn configure(conn: &mut Connection, read_only: bool) -> Result<(), StoreError> {
+    retry_while_busy(conn)?;
     if read_only {
         return conn.pragma_update(None, "query_only", true).map_err(backend);
     }
@@ -167,6 +170,25 @@ fn configure(conn: &Connection, read_only: bool) -> Result<(), StoreError> {
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(backend)?;
     // The checkpointer thread copies the WAL into the database file, not the commits.
     conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)
+}
+
+/// Makes `conn` retry a lock held by another connection every [`BUSY_RETRY`], for up to
+/// [`BUSY_TIMEOUT`]. SQLite's own `busy_timeout` sleeps 1, 2, 5, 10, 15 ms and longer
+/// between tries, so a commit that meets the checkpointer's lock (held for a millisecond
+/// or two) would sleep several milliseconds more than the lock was held.
+fn retry_while_busy(conn: &mut Connection) -> Result<(), StoreError> {
+    let mut first_try = Instant::now();
+    let retry = move |attempt: i32| {
+        if attempt == 0 {
+            first_try = Instant::now();
+        }
+        let waiting = first_try.elapsed() < BUSY_TIMEOUT;
+        if waiting {
+            std::thread::sleep(BUSY_RETRY);
+        }
+        waiting
+    };
+    conn.busy_handler(Some(retry)).map_err(backend)
 }
 
 /// Copies the WAL into the database file every [`CHECKPOINT_INTERVAL`] until `stop`'s
@@ -186,7 +208,7 @@ fn checkpoint_until_stopped(conn: &Connection, stop: &mpsc::Receiver<()>) {
 /// Switches to WAL mode. Switching takes an exclusive lock without calling the
 /// busy handler, so a concurrent open of a new file is retried here instead.
 fn enable_wal(conn: &Connection) -> Result<(), StoreError> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     loop {
         match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0)) {
             Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
@@ -242,5 +264,21 @@ mod tests {
         drop(store);
         let reopened = SqliteStore::open(&path).await.unwrap();
         assert_eq!(reopened.secret("secret-299", 1024).await.unwrap().len(), 1024);
+    }
+
+    /// A write that meets another connection's write lock waits for it, not fails.
+    #[tokio::test]
+    async fn a_write_waits_for_another_connections_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openlift.db");
+        let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let writing = Arc::clone(&store);
+        let write = tokio::spawn(async move { writing.secret("waited", 16).await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!write.is_finished(), "the write went on while another connection held the lock");
+        other.execute_batch("COMMIT").unwrap();
+        assert_eq!(write.await.unwrap().unwrap().len(), 16);
     }
 }
