@@ -30,6 +30,7 @@ mod store;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -46,12 +47,21 @@ const BUSY_RETRY: Duration = Duration::from_micros(100);
 const MAX_IDLE_READERS: usize = 8;
 /// The writer connection's page cache, in KiB.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
-/// How often the checkpointer copies the WAL into the database file.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
-/// WAL frames (of 4 KiB pages, so 64 MiB) past which the checkpointer makes the WAL start
-/// over. Under steady writes a passive checkpoint never catches up with the last commit,
-/// and the WAL would grow without end (200 MiB in a 40,000-session benchmark).
-const MAX_WAL_FRAMES: i64 = 16_384;
+/// When the checkpointer copies the WAL into the database file, and how long the WAL may
+/// grow before it starts over.
+const CHECKPOINTS: Checkpoints = Checkpoints { interval: Duration::from_millis(100), max_wal_frames: 16_384 };
+
+/// The checkpointer's schedule.
+#[derive(Clone, Copy)]
+struct Checkpoints {
+    /// How often the checkpointer copies the WAL into the database file.
+    interval: Duration,
+    /// WAL frames (of 4 KiB pages: 16,384 are 64 MiB) past which the writer is asked to
+    /// let the WAL start over. Under steady writes a passive checkpoint never catches up
+    /// with the last commit, and the WAL would grow without end (200 MiB in a
+    /// 40,000-session benchmark).
+    max_wal_frames: i64,
+}
 
 /// The [`Store`](crate::Store) on an SQLite file.
 pub struct SqliteStore {
@@ -71,32 +81,38 @@ impl SqliteStore {
     /// Opens (creating if needed, with its parent directory) the database file at
     /// `path` and applies pending migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let path = path.as_ref().to_path_buf();
-        let (conn, checkpoints, readers) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        Self::open_with(path.as_ref(), CHECKPOINTS).await
+    }
+
+    async fn open_with(path: &Path, checkpoints: Checkpoints) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
+        let (conn, checkpointer_conn, readers) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(backend)?;
             }
             let mut conn = Connection::open(&path).map_err(backend)?;
             configure(&mut conn, false)?;
             migrate::apply(&mut conn)?;
-            let mut checkpoints = Connection::open(&path).map_err(backend)?;
-            retry_while_busy(&mut checkpoints)?;
+            let mut checkpointer_conn = Connection::open(&path).map_err(backend)?;
+            retry_while_busy(&mut checkpointer_conn)?;
             let readers = Readers { path, idle: Mutex::new(Vec::new()) };
             let reader = readers.take()?;
             readers.put(reader);
-            Ok((conn, checkpoints, readers))
+            Ok((conn, checkpointer_conn, readers))
         })
         .await
         .map_err(backend)??;
+        let restart_wal = Arc::new(AtomicBool::new(false));
         let (writer, jobs) = mpsc::channel();
+        let restart = Arc::clone(&restart_wal);
         std::thread::Builder::new()
             .name("openlift-sqlite-writer".into())
-            .spawn(move || writer::run(conn, jobs))
+            .spawn(move || writer::run(conn, jobs, &restart))
             .map_err(backend)?;
         let (checkpointer, stop) = mpsc::channel();
         std::thread::Builder::new()
             .name("openlift-sqlite-checkpointer".into())
-            .spawn(move || checkpoint_until_stopped(&checkpoints, &stop))
+            .spawn(move || checkpoint_until_stopped(&checkpointer_conn, checkpoints, &restart_wal, &stop))
             .map_err(backend)?;
         Ok(SqliteStore { writer, _checkpointer: checkpointer, readers: Arc::new(readers) })
     }
@@ -191,16 +207,26 @@ fn retry_while_busy(conn: &mut Connection) -> Result<(), StoreError> {
     conn.busy_handler(Some(retry)).map_err(backend)
 }
 
-/// Copies the WAL into the database file every [`CHECKPOINT_INTERVAL`] until `stop`'s
+/// Copies the WAL into the database file every `checkpoints.interval` until `stop`'s
 /// sender is dropped. The checkpoints are passive: commits go on meanwhile, so none of them
-/// waits for a checkpoint. A WAL grown past [`MAX_WAL_FRAMES`] (commits never paused long
-/// enough for it to start over) is checkpointed once with `RESTART`, which waits for the
-/// commit in progress and lets the next one start the WAL from the beginning.
-fn checkpoint_until_stopped(conn: &Connection, stop: &mpsc::Receiver<()>) {
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_INTERVAL) {
+/// waits for a checkpoint. Under steady writes, though, new commits keep arriving while a
+/// checkpoint runs, so it never copies the very last one, and the WAL only starts over
+/// after a checkpoint that did. A WAL grown past `checkpoints.max_wal_frames` therefore
+/// sets `restart_wal`: the writer then copies the few frames committed since this
+/// checkpoint itself, between two of its transactions, and its next transaction writes the
+/// WAL from the beginning (see `writer::run`). SQLite's `RESTART` checkpoint would do the
+/// same from here, but it holds off every commit while it waits for the one in progress,
+/// copies and waits for readers.
+fn checkpoint_until_stopped(
+    conn: &Connection,
+    checkpoints: Checkpoints,
+    restart_wal: &AtomicBool,
+    stop: &mpsc::Receiver<()>,
+) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(checkpoints.interval) {
         let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(1));
-        if matches!(passive, Ok(frames) if frames > MAX_WAL_FRAMES) {
-            let _restarted = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| row.get::<_, i64>(0));
+        if matches!(passive, Ok(frames) if frames > checkpoints.max_wal_frames) {
+            restart_wal.store(true, Ordering::Relaxed);
         }
     }
 }
@@ -259,11 +285,41 @@ mod tests {
                 break;
             }
             assert!(std::time::Instant::now() < deadline, "the database file still holds {copied} bytes");
-            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+            tokio::time::sleep(CHECKPOINTS.interval).await;
         }
         drop(store);
         let reopened = SqliteStore::open(&path).await.unwrap();
         assert_eq!(reopened.secret("secret-299", 1024).await.unwrap().len(), 1024);
+    }
+
+    /// Under writes that never pause, the WAL still starts over once it has grown past its
+    /// limit, instead of growing with every commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_starts_over_under_steady_writes() {
+        const WRITERS: usize = 16;
+        const WRITES: usize = 150;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openlift.db");
+        let checkpoints = Checkpoints { interval: Duration::from_millis(10), max_wal_frames: 100 };
+        let store = Arc::new(SqliteStore::open_with(&path, checkpoints).await.unwrap());
+        let mut writers = tokio::task::JoinSet::new();
+        for writer in 0..WRITERS {
+            let store = Arc::clone(&store);
+            writers.spawn(async move {
+                for write in 0..WRITES {
+                    store.secret(&format!("secret-{writer}-{write}"), 4096).await.unwrap();
+                }
+            });
+        }
+        while let Some(joined) = writers.join_next().await {
+            joined.unwrap();
+        }
+        // Every secret spans two pages or more: without a restart the WAL would hold
+        // more than 2 × 2,400 frames of 4 KiB.
+        let wal = std::fs::metadata(dir.path().join("openlift.db-wal")).unwrap().len();
+        let written = u64::try_from(2 * WRITERS * WRITES * 4096).unwrap();
+        assert!(wal < written / 4, "the WAL grew to {wal} bytes for {written} bytes of secrets");
+        assert_eq!(store.secret("secret-15-149", 4096).await.unwrap().len(), 4096);
     }
 
     /// A write that meets another connection's write lock waits for it, not fails.

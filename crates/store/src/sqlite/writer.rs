@@ -22,6 +22,7 @@
 //! transaction), every job that had succeeded is answered with that failure
 //! instead, since none of its changes were kept.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use rusqlite::{Connection, TransactionBehavior};
@@ -81,8 +82,13 @@ where
     }
 }
 
-/// Runs queued writes in batches until every sender is gone.
-pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
+/// Runs queued writes in batches until every sender is gone. When `restart_wal` is set
+/// (by the checkpointer, for a WAL grown too long), the writer, once it has answered a
+/// batch, copies what the checkpointer has not yet copied into the database file: the
+/// frames of the last few commits. With the WAL wholly copied, SQLite writes the next
+/// transaction at the WAL's beginning, unless a reader still reads from it; then the
+/// checkpointer asks again.
+pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, restart_wal: &AtomicBool) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -92,9 +98,19 @@ pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>) {
             }
         }
         let committed = commit_batch(&mut conn, &mut batch).map_err(|err| err.to_string());
-        for job in batch {
-            job.finish(committed.as_ref().map(drop).map_err(String::as_str));
+        answer(batch, &committed);
+        if restart_wal.swap(false, Ordering::Relaxed) {
+            // Passive: it never waits. If the checkpointer is copying right now, this one
+            // copies nothing, and the checkpointer asks again after its next pass.
+            let _copied = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
         }
+    }
+}
+
+/// Answers every job of `batch` once its transaction is over.
+fn answer(batch: Vec<Box<dyn Job>>, committed: &Result<(), String>) {
+    for job in batch {
+        job.finish(committed.as_ref().map(drop).map_err(String::as_str));
     }
 }
 
@@ -182,9 +198,7 @@ mod tests {
         let (mut batch, answers): (Vec<_>, Vec<_>) =
             fails.iter().zip(1..).map(|(fail, id)| insert(id, *fail, &runs)).unzip();
         let committed = commit_batch(&mut conn, &mut batch).map_err(|err| err.to_string());
-        for job in batch {
-            job.finish(committed.as_ref().map(drop).map_err(String::as_str));
-        }
+        answer(batch, &committed);
         let mut stmt = conn.prepare("SELECT id FROM t ORDER BY id").unwrap();
         let ids = stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
         let outcomes = answers.into_iter().map(|mut a| a.try_recv().unwrap()).collect();
