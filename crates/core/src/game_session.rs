@@ -27,11 +27,13 @@ pub fn game_session_arn(home_region: &str, fleet_id: &str, location: &str, id_st
 }
 
 /// The ID string of a new session: the idempotency token (or the deprecated custom
-/// `GameSessionId`) when given, else `gsess-<uuid4>`.
+/// `GameSessionId`) when given, else `gsess-<uuid7>`. A version 7 UUID starts with the
+/// time, so new sessions' IDs follow one another in the store's ID index, and a commit of
+/// many new sessions writes one page of that index, not one page for each.
 pub fn id_string(input: &CreateGameSessionInput) -> String {
     match input.idempotency_token.as_ref().or(input.game_session_id.as_ref()) {
         Some(token) => token.clone(),
-        None => format!("gsess-{}", uuid::Uuid::new_v4()),
+        None => format!("gsess-{}", uuid::Uuid::now_v7()),
     }
 }
 
@@ -239,6 +241,12 @@ mod tests {
         assert!(id_string(&i).starts_with("gsess-"));
         i.idempotency_token = Some("match-42".into());
         assert_eq!(id_string(&i), "match-42");
+    }
+
+    #[test]
+    fn generated_id_strings_follow_their_creation_order() {
+        let ids: Vec<String> = (0..1000).map(|_| id_string(&input())).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "IDs out of creation order");
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub async fn reserve(
         let sessions: Vec<PlayerSession> = players
             .iter()
             .map(|(player_id, data)| PlayerSession {
-                player_session_id: Some(format!("psess-{}", uuid::Uuid::new_v4())),
+                // Time-ordered, like game session IDs (see `openlift_core::game_session::id_string`).
+                player_session_id: Some(format!("psess-{}", uuid::Uuid::now_v7())),
                 player_id: Some(player_id.clone()),
                 game_session_id: Some(game_session_id.to_owned()),
                 fleet_id: s.fleet_id.clone(),
