@@ -17,7 +17,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "game_sessions", include_str!("../../migrations/sqlite/0002_game_sessions.sql")),
     (3, "process_logs", include_str!("../../migrations/sqlite/0003_process_logs.sql")),
     (4, "server_processes", include_str!("../../migrations/sqlite/0004_server_processes.sql")),
-    (5, "partial_indexes", include_str!("../../migrations/sqlite/0005_partial_indexes.sql")),
+    (5, "partial_indexes", include_str!("../../migrations/portable/0005_partial_indexes.sql")),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.
