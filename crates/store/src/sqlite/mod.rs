@@ -16,7 +16,8 @@
 //! A third thread checkpoints: it copies the WAL into the database file every 100 ms,
 //! passively, so that no commit waits for a checkpoint (SQLite's automatic checkpoints
 //! run inside whichever commit crosses the threshold, which was the slowest commit of
-//! all).
+//! all). Under writes that never pause, the writer copies the last few frames itself once
+//! the WAL has passed 64 MiB, so that the WAL starts over (see `checkpoint_until_stopped`).
 //!
 //! Every connection runs in WAL mode with `synchronous=FULL`, so a write is on
 //! disk (the WAL is fsynced at commit) before it is acknowledged. A connection that meets
