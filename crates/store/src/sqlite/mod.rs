@@ -13,11 +13,8 @@
 //! after the `COMMIT`, so an acknowledged write is durable; concurrent writes just
 //! share one fsync. A lone write is its own transaction, as without batching.
 //!
-//! A third thread checkpoints: it copies the WAL into the database file every 100 ms,
-//! passively, so that no commit waits for a checkpoint (SQLite's automatic checkpoints
-//! run inside whichever commit crosses the threshold, which was the slowest commit of
-//! all). Under writes that never pause, the writer copies the last few frames itself once
-//! the WAL has passed 64 MiB, so that the WAL starts over (see `checkpoint_until_stopped`).
+//! The writer thread also checkpoints: every 100 ms, between two batches, or when it has
+//! been idle that long, it copies the WAL into the database file (see `writer::run`).
 //!
 //! Every connection runs in WAL mode with `synchronous=FULL`, so a write is on
 //! disk (the WAL is fsynced at commit) before it is acknowledged. A connection that meets
@@ -31,7 +28,6 @@ mod store;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -48,27 +44,12 @@ const BUSY_RETRY: Duration = Duration::from_micros(100);
 const MAX_IDLE_READERS: usize = 8;
 /// The writer connection's page cache, in KiB.
 const WRITER_CACHE_KIB: i64 = 64 * 1024;
-/// When the checkpointer copies the WAL into the database file, and how long the WAL may
-/// grow before it starts over.
-const CHECKPOINTS: Checkpoints = Checkpoints { interval: Duration::from_millis(100), max_wal_frames: 16_384 };
-
-/// The checkpointer's schedule.
-#[derive(Clone, Copy)]
-struct Checkpoints {
-    /// How often the checkpointer copies the WAL into the database file.
-    interval: Duration,
-    /// WAL frames (of 4 KiB pages: 16,384 are 64 MiB) past which the writer is asked to
-    /// let the WAL start over. Under steady writes a passive checkpoint never catches up
-    /// with the last commit, and the WAL would grow without end (200 MiB in a
-    /// 40,000-session benchmark).
-    max_wal_frames: i64,
-}
+/// How often the writer copies the WAL into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The [`Store`](crate::Store) on an SQLite file.
 pub struct SqliteStore {
     writer: mpsc::Sender<Box<dyn writer::Job>>,
-    /// Dropped with the store, which stops the checkpointer thread.
-    _checkpointer: mpsc::Sender<()>,
     readers: Arc<Readers>,
 }
 
@@ -82,40 +63,31 @@ impl SqliteStore {
     /// Opens (creating if needed, with its parent directory) the database file at
     /// `path` and applies pending migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::open_with(path.as_ref(), CHECKPOINTS).await
+        Self::open_with(path.as_ref(), CHECKPOINT_INTERVAL).await
     }
 
-    async fn open_with(path: &Path, checkpoints: Checkpoints) -> Result<Self, StoreError> {
+    async fn open_with(path: &Path, checkpoint_interval: Duration) -> Result<Self, StoreError> {
         let path = path.to_path_buf();
-        let (conn, checkpointer_conn, readers) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let (conn, readers) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(backend)?;
             }
             let mut conn = Connection::open(&path).map_err(backend)?;
             configure(&mut conn, false)?;
             migrate::apply(&mut conn)?;
-            let mut checkpointer_conn = Connection::open(&path).map_err(backend)?;
-            retry_while_busy(&mut checkpointer_conn)?;
             let readers = Readers { path, idle: Mutex::new(Vec::new()) };
             let reader = readers.take()?;
             readers.put(reader);
-            Ok((conn, checkpointer_conn, readers))
+            Ok((conn, readers))
         })
         .await
         .map_err(backend)??;
-        let restart_wal = Arc::new(AtomicBool::new(false));
         let (writer, jobs) = mpsc::channel();
-        let restart = Arc::clone(&restart_wal);
         std::thread::Builder::new()
             .name("openlift-sqlite-writer".into())
-            .spawn(move || writer::run(conn, jobs, &restart))
+            .spawn(move || writer::run(conn, jobs, checkpoint_interval))
             .map_err(backend)?;
-        let (checkpointer, stop) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("openlift-sqlite-checkpointer".into())
-            .spawn(move || checkpoint_until_stopped(&checkpointer_conn, checkpoints, &restart_wal, &stop))
-            .map_err(backend)?;
-        Ok(SqliteStore { writer, _checkpointer: checkpointer, readers: Arc::new(readers) })
+        Ok(SqliteStore { writer, readers: Arc::new(readers) })
     }
 
     /// Runs `f` on the writer connection inside a write transaction (possibly
@@ -185,13 +157,13 @@ fn configure(conn: &mut Connection, read_only: bool) -> Result<(), StoreError> {
     conn.pragma_update(None, "temp_store", "MEMORY").map_err(backend)?;
     // A 64 MiB page cache (instead of 2 MiB) holds what a busy writer keeps touching.
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB).map_err(backend)?;
-    // The checkpointer thread copies the WAL into the database file, not the commits.
+    // The writer copies the WAL into the database file on its own schedule, not in a commit.
     conn.pragma_update(None, "wal_autocheckpoint", 0).map_err(backend)
 }
 
 /// Makes `conn` retry a lock held by another connection every [`BUSY_RETRY`], for up to
 /// [`BUSY_TIMEOUT`]. SQLite's own `busy_timeout` sleeps 1, 2, 5, 10, 15 ms and longer
-/// between tries, so a commit that meets the checkpointer's lock (held for a millisecond
+/// between tries, so a write that meets another process's lock (held for a millisecond
 /// or two) would sleep several milliseconds more than the lock was held.
 fn retry_while_busy(conn: &mut Connection) -> Result<(), StoreError> {
     let mut first_try = Instant::now();
@@ -206,30 +178,6 @@ fn retry_while_busy(conn: &mut Connection) -> Result<(), StoreError> {
         waiting
     };
     conn.busy_handler(Some(retry)).map_err(backend)
-}
-
-/// Copies the WAL into the database file every `checkpoints.interval` until `stop`'s
-/// sender is dropped. The checkpoints are passive: commits go on meanwhile, so none of them
-/// waits for a checkpoint. Under steady writes, though, new commits keep arriving while a
-/// checkpoint runs, so it never copies the very last one, and the WAL only starts over
-/// after a checkpoint that did. A WAL grown past `checkpoints.max_wal_frames` therefore
-/// sets `restart_wal`: the writer then copies the few frames committed since this
-/// checkpoint itself, between two of its transactions, and its next transaction writes the
-/// WAL from the beginning (see `writer::run`). SQLite's `RESTART` checkpoint would do the
-/// same from here, but it holds off every commit while it waits for the one in progress,
-/// copies and waits for readers.
-fn checkpoint_until_stopped(
-    conn: &Connection,
-    checkpoints: Checkpoints,
-    restart_wal: &AtomicBool,
-    stop: &mpsc::Receiver<()>,
-) {
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(checkpoints.interval) {
-        let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(1));
-        if matches!(passive, Ok(frames) if frames > checkpoints.max_wal_frames) {
-            restart_wal.store(true, Ordering::Relaxed);
-        }
-    }
 }
 
 /// Switches to WAL mode. Switching takes an exclusive lock without calling the
@@ -269,40 +217,47 @@ mod tests {
     use super::*;
     use crate::Store;
 
-    /// Commits leave their pages in the WAL; the checkpointer thread, not a commit, copies
-    /// them into the database file.
+    /// Commits leave their pages in the WAL; a checkpoint of the writer's, not a commit,
+    /// copies them into the database file, also once the writes have stopped.
     #[tokio::test]
-    async fn the_checkpointer_copies_committed_pages_into_the_database_file() {
+    async fn checkpoints_copy_committed_pages_into_the_database_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("openlift.db");
-        let store = SqliteStore::open(&path).await.unwrap();
+        // A long interval: the writes are over long before it, so only the checkpoint of
+        // an idle writer can copy them.
+        let interval = Duration::from_secs(2);
+        let store = Arc::new(SqliteStore::open_with(&path, interval).await.unwrap());
+        let mut writes = tokio::task::JoinSet::new();
         for i in 0..300 {
-            store.secret(&format!("secret-{i}"), 1024).await.unwrap();
+            let store = Arc::clone(&store);
+            writes.spawn(async move { store.secret(&format!("secret-{i}"), 1024).await.map(drop) });
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while let Some(written) = writes.join_next().await {
+            written.unwrap().unwrap();
+        }
+        let deadline = std::time::Instant::now() + interval + Duration::from_secs(10);
         loop {
             let copied = std::fs::metadata(&path).unwrap().len();
             if copied > 300 * 1024 {
                 break;
             }
             assert!(std::time::Instant::now() < deadline, "the database file still holds {copied} bytes");
-            tokio::time::sleep(CHECKPOINTS.interval).await;
+            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
         }
         drop(store);
         let reopened = SqliteStore::open(&path).await.unwrap();
         assert_eq!(reopened.secret("secret-299", 1024).await.unwrap().len(), 1024);
     }
 
-    /// Under writes that never pause, the WAL still starts over once it has grown past its
-    /// limit, instead of growing with every commit.
+    /// Under writes that never pause, the WAL still starts over after each checkpoint,
+    /// instead of growing with every commit.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_starts_over_under_steady_writes() {
         const WRITERS: usize = 16;
         const WRITES: usize = 150;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("openlift.db");
-        let checkpoints = Checkpoints { interval: Duration::from_millis(10), max_wal_frames: 100 };
-        let store = Arc::new(SqliteStore::open_with(&path, checkpoints).await.unwrap());
+        let store = Arc::new(SqliteStore::open_with(&path, Duration::from_millis(10)).await.unwrap());
         let mut writers = tokio::task::JoinSet::new();
         for writer in 0..WRITERS {
             let store = Arc::clone(&store);
