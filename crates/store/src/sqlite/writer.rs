@@ -89,11 +89,11 @@ where
 /// database file with a passive checkpoint. It is the only writer, so the checkpoint
 /// copies every committed frame, and SQLite then writes the next transaction at the WAL's
 /// beginning (unless a reader still reads from the WAL; the next checkpoint tries again).
-/// Commits wait while it runs, about 1 to 5 ms every 100 ms under load. A checkpointer
-/// thread of its own would let commits go on, but under steady writes it never catches up
-/// with the last commit, so the WAL never starts over unless commits are held off (SQLite's
-/// `RESTART`), and its database `fsync`s, concurrent with the commits' WAL `fsync`s, made
-/// the slowest commits slower still.
+/// Commits wait while it runs (a passive checkpoint took 1 to 6 ms under the benchmark's
+/// load). A checkpointer thread of its own would let commits go on, but under steady
+/// writes it never catches up with the last commit, so the WAL never starts over unless
+/// commits are held off (SQLite's `RESTART`), and its database `fsync`s, concurrent with
+/// the commits' WAL `fsync`s, made the slowest commits slower still.
 pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, checkpoint_interval: Duration) {
     let mut checkpointed = Instant::now();
     let mut copied = true;
