@@ -98,6 +98,10 @@ pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, chec
     let mut checkpointed = Instant::now();
     let mut copied = true;
     loop {
+        if !copied && checkpointed.elapsed() >= checkpoint_interval {
+            checkpoint(&conn);
+            (checkpointed, copied) = (Instant::now(), true);
+        }
         let next = if copied {
             jobs.recv().map_err(|_| RecvTimeoutError::Disconnected)
         } else {
@@ -105,11 +109,7 @@ pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, chec
         };
         let first = match next {
             Ok(job) => job,
-            Err(RecvTimeoutError::Timeout) => {
-                checkpoint(&conn);
-                (checkpointed, copied) = (Instant::now(), true);
-                continue;
-            }
+            Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let mut batch = vec![first];
@@ -122,10 +122,6 @@ pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, chec
         let committed = commit_batch(&mut conn, &mut batch).map_err(|err| err.to_string());
         answer(batch, &committed);
         copied = false;
-        if checkpointed.elapsed() >= checkpoint_interval {
-            checkpoint(&conn);
-            (checkpointed, copied) = (Instant::now(), true);
-        }
     }
 }
 
