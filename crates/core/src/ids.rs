@@ -46,6 +46,12 @@ pub fn new_alias_id() -> String {
     format!("alias-{}", uuid::Uuid::new_v4())
 }
 
+/// A new player session ID, `psess-<uuid7>`: time-ordered, like generated game session IDs
+/// (see [`crate::game_session::id_string`]).
+pub fn new_player_session_id() -> String {
+    format!("psess-{}", uuid::Uuid::now_v7())
+}
+
 /// A new fleet event ID (a bare UUID, as AWS returns).
 pub fn new_event_id() -> String {
     uuid::Uuid::new_v4().to_string()

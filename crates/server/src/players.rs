@@ -4,6 +4,7 @@
 //! The game session's `CurrentPlayerSessionCount` (RESERVED plus ACTIVE players) changes
 //! in the same transaction as the player sessions, so it is always exact.
 
+use openlift_core::ids;
 use openlift_core::records::PlayerSessionRecord;
 use openlift_model::{
     ApiError, ErrorCode, GameSessionStatus, PlayerSession, PlayerSessionCreationPolicy, PlayerSessionStatus,
@@ -57,8 +58,7 @@ pub async fn reserve(
         let sessions: Vec<PlayerSession> = players
             .iter()
             .map(|(player_id, data)| PlayerSession {
-                // Time-ordered, like game session IDs (see `openlift_core::game_session::id_string`).
-                player_session_id: Some(format!("psess-{}", uuid::Uuid::now_v7())),
+                player_session_id: Some(ids::new_player_session_id()),
                 player_id: Some(player_id.clone()),
                 game_session_id: Some(game_session_id.to_owned()),
                 fleet_id: s.fleet_id.clone(),
