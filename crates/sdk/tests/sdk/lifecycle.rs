@@ -8,7 +8,7 @@ use openlift_server_sdk::{
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::support::{Event, GSESS, Service, connect, hosting, ready};
+use crate::support::{Event, GSESS, Recorder, Service, connect, hosting, ready};
 
 #[tokio::test]
 async fn init_connects_with_the_official_query_parameters() {
@@ -39,7 +39,7 @@ async fn process_ready_sends_activate_server_process_then_an_immediate_heartbeat
     assert!(heartbeat["RequestId"].is_string());
     conn.ok(&heartbeat, json!({})).await;
     assert!(matches!(
-        sdk.process_ready(Default::default(), crate::support::Recorder::idle()).await,
+        sdk.process_ready(Default::default(), Recorder::idle()).await,
         Err(Error::InvalidParameter { name: "Port", .. })
     ));
     sdk.destroy().await;
@@ -58,7 +58,7 @@ async fn activate_server_process_carries_port_log_paths_and_sdk_identity() {
         assert_eq!(request["SdkLanguage"], "Rust");
         conn.ok(&request, json!({})).await;
     };
-    let (result, ()) = tokio::join!(sdk.process_ready(process, crate::support::Recorder::idle()), answer);
+    let (result, ()) = tokio::join!(sdk.process_ready(process, Recorder::idle()), answer);
     result.unwrap();
     sdk.destroy().await;
 }
@@ -95,6 +95,64 @@ async fn create_game_session_push_reaches_on_start_game_session() {
     };
     let (result, ()) = tokio::join!(sdk.activate_game_session(), answer);
     result.unwrap();
+    sdk.destroy().await;
+}
+
+#[tokio::test]
+async fn a_push_before_process_ready_is_dropped() {
+    let service = Service::bind().await;
+    let (sdk, mut conn) = connect(&service).await;
+    conn.send(crate::support::create_game_session("arn:aws:gamelift:us-east-1::gamesession/fleet-1/early")).await;
+    // A TerminateProcess push sets the termination time even before process_ready, so
+    // once it shows, the SDK has handled both pushes.
+    conn.send(json!({"Action":"TerminateProcess","StatusCode":200,"TerminationTime":1767229200000_i64})).await;
+    while sdk.get_termination_time().is_err() {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    assert_eq!(sdk.get_game_session_id(), None);
+    let (handler, mut received) = Recorder::recording(true);
+    let process = openlift_server_sdk::ProcessParameters { port: 7777, log_paths: Vec::new() };
+    let answer = async {
+        let request = conn.expect("ActivateServerProcess").await;
+        conn.ok(&request, json!({})).await;
+    };
+    let (result, ()) = tokio::join!(sdk.process_ready(process, handler), answer);
+    result.unwrap();
+    // Pushes reach the handler in the order they arrive: the first is the one sent after
+    // process_ready, not the two before.
+    conn.send(crate::support::create_game_session(GSESS)).await;
+    let Event::Started(session) = received.recv().await.unwrap() else {
+        panic!("expected on_start_game_session");
+    };
+    assert_eq!(session.game_session_id, GSESS);
+    sdk.destroy().await;
+}
+
+#[tokio::test]
+async fn a_push_while_process_ready_waits_reaches_the_handler_once_ready() {
+    let service = Service::bind().await;
+    let (sdk, mut conn) = connect(&service).await;
+    let (handler, mut received) = Recorder::recording(true);
+    let process = openlift_server_sdk::ProcessParameters { port: 7777, log_paths: Vec::new() };
+    let answer = async {
+        let request = conn.expect("ActivateServerProcess").await;
+        conn.send(crate::support::create_game_session(GSESS)).await;
+        conn.ok(&request, json!({})).await;
+    };
+    let (result, ()) = tokio::join!(sdk.process_ready(process, handler), answer);
+    result.unwrap();
+    let held = tokio::time::timeout(std::time::Duration::from_secs(10), received.recv()).await;
+    let Ok(Some(Event::Started(session))) = held else {
+        panic!("expected on_start_game_session, got {held:?}");
+    };
+    assert_eq!(session.game_session_id, GSESS);
+    assert_eq!(sdk.get_game_session_id().as_deref(), Some(GSESS));
+    let answer = async {
+        let request = conn.expect("ActivateGameSession").await;
+        conn.ok(&request, json!({})).await;
+    };
+    let (activated, ()) = tokio::join!(sdk.activate_game_session(), answer);
+    activated.unwrap();
     sdk.destroy().await;
 }
 

@@ -201,6 +201,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A handler and the events it records.
+    pub fn recording(healthy: bool) -> (Self, mpsc::UnboundedReceiver<Event>) {
+        let (events, received) = mpsc::unbounded_channel();
+        (Self { events, healthy }, received)
+    }
+
     /// A healthy handler whose events nobody reads.
     pub fn idle() -> Self {
         let (events, _) = mpsc::unbounded_channel();
@@ -255,8 +261,7 @@ pub async fn connect(service: &Service) -> (GameLiftServer, Conn) {
 /// A ready SDK (ActivateServerProcess answered), its connection and the handler's events.
 pub async fn ready(service: &Service, healthy: bool) -> (GameLiftServer, Conn, mpsc::UnboundedReceiver<Event>) {
     let (sdk, mut conn) = connect(service).await;
-    let (events, received) = mpsc::unbounded_channel();
-    let handler = Recorder { events, healthy };
+    let (handler, received) = Recorder::recording(healthy);
     let process = ProcessParameters { port: 7777, log_paths: vec!["/local/game/logs".into()] };
     let answer = async {
         let request = conn.expect("ActivateServerProcess").await;
