@@ -202,7 +202,8 @@ fn enable_wal(conn: &Connection) -> Result<(), StoreError> {
     }
 }
 
-/// The error when the writer thread is gone (it only stops if a job panicked).
+/// The error when the writer thread is gone (a write that panics fails alone, so only a
+/// panic of the writer's own code, outside any write, stops it).
 fn writer_gone() -> StoreError {
     backend(std::io::Error::other("the SQLite writer thread has stopped"))
 }

@@ -3,7 +3,7 @@
 //! The thread owns the only writing connection. It blocks for the next queued
 //! write, then also takes whatever else is already queued (up to
 //! [`MAX_BATCH`] jobs) and runs the batch in one `BEGIN IMMEDIATE ... COMMIT`.
-//! A job that fails (a duplicate key, a version conflict) keeps its own error
+//! A job that fails (a duplicate key, a version conflict, a panic) keeps its own error
 //! while the others go on, and none of its changes are committed. Most failing
 //! jobs fail before changing anything (SQLite's change counter tells), so the
 //! jobs first run one after the other directly in the transaction. Only when a
@@ -22,6 +22,7 @@
 //! transaction), every job that had succeeded is answered with that failure
 //! instead, since none of its changes were kept.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -64,7 +65,10 @@ where
     F: FnMut(&Connection) -> Result<T, StoreError> + Send,
 {
     fn run(&mut self, conn: &Connection) -> bool {
-        let outcome = (self.work)(conn);
+        // A write that panics fails alone, like one that returns an error, instead of
+        // taking the writer thread, and every later write, down with it.
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| (self.work)(conn)))
+            .unwrap_or_else(|_| Err(backend(std::io::Error::other("the SQLite write panicked"))));
         let succeeded = outcome.is_ok();
         self.outcome = Some(outcome);
         succeeded
@@ -192,35 +196,40 @@ mod tests {
 
     use super::*;
 
-    /// A job inserting `id` into `t`, then failing if `fail` says so; counts its runs.
-    fn insert(
-        id: i64,
-        fail: Option<bool>,
-        runs: &Arc<AtomicUsize>,
-    ) -> (Box<dyn Job>, oneshot::Receiver<Result<(), StoreError>>) {
+    /// How a test job ends.
+    #[derive(Clone, Copy)]
+    enum End {
+        Succeeds,
+        FailsBeforeWriting,
+        FailsAfterWriting,
+        PanicsAfterWriting,
+    }
+
+    /// A job inserting `id` into `t`, then ending as `end` says; counts its runs.
+    fn insert(id: i64, end: End, runs: &Arc<AtomicUsize>) -> (Box<dyn Job>, oneshot::Receiver<Result<(), StoreError>>) {
         let (reply, answer) = oneshot::channel();
         let runs = Arc::clone(runs);
         let work = move |conn: &Connection| {
             runs.fetch_add(1, Ordering::SeqCst);
-            match fail {
-                // Fails before writing anything.
-                Some(false) => Err(StoreError::VersionConflict),
-                Some(true) => {
-                    conn.execute("INSERT INTO t (id) VALUES (?1)", [id]).map_err(backend)?;
-                    Err(StoreError::AlreadyExists)
-                }
-                None => conn.execute("INSERT INTO t (id) VALUES (?1)", [id]).map(drop).map_err(backend),
+            if let End::FailsBeforeWriting = end {
+                return Err(StoreError::VersionConflict);
+            }
+            conn.execute("INSERT INTO t (id) VALUES (?1)", [id]).map_err(backend)?;
+            match end {
+                End::FailsAfterWriting => Err(StoreError::AlreadyExists),
+                End::PanicsAfterWriting => panic!("a test job panics after its insert"),
+                End::Succeeds | End::FailsBeforeWriting => Ok(()),
             }
         };
         (Box::new(Write::new(work, reply)), answer)
     }
 
-    fn run_batch(fails: &[Option<bool>]) -> (Vec<i64>, Vec<Result<(), StoreError>>, usize) {
+    fn run_batch(ends: &[End]) -> (Vec<i64>, Vec<Result<(), StoreError>>, usize) {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)", []).unwrap();
         let runs = Arc::new(AtomicUsize::new(0));
         let (mut batch, answers): (Vec<_>, Vec<_>) =
-            fails.iter().zip(1..).map(|(fail, id)| insert(id, *fail, &runs)).unzip();
+            ends.iter().zip(1..).map(|(end, id)| insert(id, *end, &runs)).unzip();
         let committed = commit_batch(&mut conn, &mut batch).map_err(|err| err.to_string());
         answer(batch, &committed);
         let mut stmt = conn.prepare("SELECT id FROM t ORDER BY id").unwrap();
@@ -231,7 +240,7 @@ mod tests {
 
     #[test]
     fn a_job_failing_before_writing_fails_alone_and_nothing_runs_twice() {
-        let (ids, outcomes, runs) = run_batch(&[None, Some(false), None]);
+        let (ids, outcomes, runs) = run_batch(&[End::Succeeds, End::FailsBeforeWriting, End::Succeeds]);
         assert_eq!(ids, vec![1, 3]);
         assert!(matches!(outcomes[1], Err(StoreError::VersionConflict)));
         assert!(outcomes[0].is_ok() && outcomes[2].is_ok());
@@ -240,9 +249,21 @@ mod tests {
 
     #[test]
     fn a_job_failing_after_writing_is_undone_alone_by_rerunning_the_batch_in_savepoints() {
-        let (ids, outcomes, runs) = run_batch(&[None, Some(true), None]);
+        let (ids, outcomes, runs) = run_batch(&[End::Succeeds, End::FailsAfterWriting, End::Succeeds]);
         assert_eq!(ids, vec![1, 3], "the failed job's insert is not committed");
         assert!(matches!(outcomes[1], Err(StoreError::AlreadyExists)));
+        assert!(outcomes[0].is_ok() && outcomes[2].is_ok());
+        assert_eq!(runs, 2 + 3, "the first two ran directly, then all three in savepoints");
+    }
+
+    #[test]
+    fn a_job_that_panics_fails_alone_and_the_others_commit() {
+        let (ids, outcomes, runs) = run_batch(&[End::Succeeds, End::PanicsAfterWriting, End::Succeeds]);
+        assert_eq!(ids, vec![1, 3], "the panicked job's insert is not committed");
+        let Err(StoreError::Backend(err)) = &outcomes[1] else {
+            panic!("expected a backend error, got {:?}", outcomes[1]);
+        };
+        assert!(err.to_string().contains("panicked"), "{err}");
         assert!(outcomes[0].is_ok() && outcomes[2].is_ok());
         assert_eq!(runs, 2 + 3, "the first two ran directly, then all three in savepoints");
     }
