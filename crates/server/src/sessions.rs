@@ -183,11 +183,12 @@ pub async fn end_session(
     reason: Option<GameSessionStatusReason>,
 ) -> Result<GameSessionRecord, ApiError> {
     let now = app.now();
-    update_session(app, game_session_id, |record| {
+    let ended = update_session(app, game_session_id, |record| {
         game_session::end(&mut record.game_session, reason, now);
         Ok(())
     })
     .await?;
+    let mut finished_players = false;
     for status in [PlayerSessionStatus::Reserved, PlayerSessionStatus::Active] {
         let filter = PlayerSessionFilter {
             game_session_id: Some(game_session_id.to_owned()),
@@ -198,8 +199,13 @@ pub async fn end_session(
         let players = app.store.list_player_sessions(&filter, page).await.map_err(internal)?;
         for player in players.items {
             crate::players::finish(app, player, PlayerSessionStatus::Completed).await?;
+            finished_players = true;
         }
     }
+    if !finished_players {
+        return Ok(ended);
+    }
+    // Each finished player session lowered the session's player count: read it back.
     let ended = app.store.get_game_session(game_session_id).await.map_err(internal)?;
     ended.map(|v| v.value).ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))
 }
