@@ -112,12 +112,7 @@ async fn a_push_before_process_ready_is_dropped() {
     assert_eq!(sdk.get_game_session_id(), None);
     let (handler, mut received) = Recorder::recording(true);
     let process = openlift_server_sdk::ProcessParameters { port: 7777, log_paths: Vec::new() };
-    let answer = async {
-        let request = conn.expect("ActivateServerProcess").await;
-        conn.ok(&request, json!({})).await;
-    };
-    let (result, ()) = tokio::join!(sdk.process_ready(process, handler), answer);
-    result.unwrap();
+    conn.answering("ActivateServerProcess", sdk.process_ready(process, handler)).await.unwrap();
     // Pushes reach the handler in the order they arrive: the first is the one sent after
     // process_ready, not the two before.
     conn.send(crate::support::create_game_session(GSESS)).await;
@@ -147,12 +142,7 @@ async fn a_push_while_process_ready_waits_reaches_the_handler_once_ready() {
     };
     assert_eq!(session.game_session_id, GSESS);
     assert_eq!(sdk.get_game_session_id().as_deref(), Some(GSESS));
-    let answer = async {
-        let request = conn.expect("ActivateGameSession").await;
-        conn.ok(&request, json!({})).await;
-    };
-    let (activated, ()) = tokio::join!(sdk.activate_game_session(), answer);
-    activated.unwrap();
+    conn.answering("ActivateGameSession", sdk.activate_game_session()).await.unwrap();
     sdk.destroy().await;
 }
 
@@ -262,12 +252,7 @@ async fn terminate_process_push_reaches_on_process_terminate() {
     let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     assert_eq!(secs, 1_767_229_200);
 
-    let service_side = async {
-        let request = conn.expect("TerminateServerProcess").await;
-        conn.ok(&request, json!({})).await;
-    };
-    let (ended, ()) = tokio::join!(sdk.process_ending(), service_side);
-    ended.unwrap();
+    conn.answering("TerminateServerProcess", sdk.process_ending()).await.unwrap();
     sdk.destroy().await;
 }
 

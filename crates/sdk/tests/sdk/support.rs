@@ -157,6 +157,16 @@ impl Conn {
         self.ws.send(Message::text(frame.to_string())).await.unwrap();
     }
 
+    /// Runs `call` while answering the `action` request it sends with an empty success.
+    pub async fn answering<T>(&mut self, action: &str, call: impl Future<Output = T>) -> T {
+        let answer = async {
+            let request = self.expect(action).await;
+            self.ok(&request, json!({})).await;
+        };
+        let (result, ()) = tokio::join!(call, answer);
+        result
+    }
+
     /// Answers `request` with status 200 and the `extra` top-level fields.
     pub async fn ok(&mut self, request: &Value, extra: Value) {
         let mut frame = json!({
@@ -263,12 +273,7 @@ pub async fn ready(service: &Service, healthy: bool) -> (GameLiftServer, Conn, m
     let (sdk, mut conn) = connect(service).await;
     let (handler, received) = Recorder::recording(healthy);
     let process = ProcessParameters { port: 7777, log_paths: vec!["/local/game/logs".into()] };
-    let answer = async {
-        let request = conn.expect("ActivateServerProcess").await;
-        conn.ok(&request, json!({})).await;
-    };
-    let (result, ()) = tokio::join!(sdk.process_ready(process, handler), answer);
-    result.unwrap();
+    conn.answering("ActivateServerProcess", sdk.process_ready(process, handler)).await.unwrap();
     (sdk, conn, received)
 }
 
