@@ -8,7 +8,7 @@ use openlift_server_sdk::{
 use serde_json::json;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::support::{Event, GSESS, Recorder, Service, connect, hosting, ready};
+use crate::support::{Event, GSESS, Recorder, Service, become_ready, connect, hosting, ready};
 
 #[tokio::test]
 async fn init_connects_with_the_official_query_parameters() {
@@ -105,14 +105,12 @@ async fn a_push_before_process_ready_is_dropped() {
     conn.send(crate::support::create_game_session("arn:aws:gamelift:us-east-1::gamesession/fleet-1/early")).await;
     // A TerminateProcess push sets the termination time even before process_ready, so
     // once it shows, the SDK has handled both pushes.
-    conn.send(json!({"Action":"TerminateProcess","StatusCode":200,"TerminationTime":1767229200000_i64})).await;
+    conn.send(crate::support::terminate_process()).await;
     while sdk.get_termination_time().is_err() {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
     assert_eq!(sdk.get_game_session_id(), None);
-    let (handler, mut received) = Recorder::recording(true);
-    let process = openlift_server_sdk::ProcessParameters { port: 7777, log_paths: Vec::new() };
-    conn.answering("ActivateServerProcess", sdk.process_ready(process, handler)).await.unwrap();
+    let mut received = become_ready(&sdk, &mut conn, true).await;
     // Pushes reach the handler in the order they arrive: the first is the one sent after
     // process_ready, not the two before.
     conn.send(crate::support::create_game_session(GSESS)).await;
@@ -246,7 +244,7 @@ async fn start_match_backfill_surfaces_the_service_answer() {
 async fn terminate_process_push_reaches_on_process_terminate() {
     let service = Service::bind().await;
     let (sdk, mut conn, mut events) = ready(&service, true).await;
-    conn.send(json!({"Action":"TerminateProcess","StatusCode":200,"TerminationTime":1767229200000_i64})).await;
+    conn.send(crate::support::terminate_process()).await;
     assert!(matches!(events.recv().await.unwrap(), Event::Terminate));
     let at = sdk.get_termination_time().unwrap();
     let secs = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();

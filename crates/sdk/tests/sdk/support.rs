@@ -271,10 +271,16 @@ pub async fn connect(service: &Service) -> (GameLiftServer, Conn) {
 /// A ready SDK (ActivateServerProcess answered), its connection and the handler's events.
 pub async fn ready(service: &Service, healthy: bool) -> (GameLiftServer, Conn, mpsc::UnboundedReceiver<Event>) {
     let (sdk, mut conn) = connect(service).await;
+    let received = become_ready(&sdk, &mut conn, healthy).await;
+    (sdk, conn, received)
+}
+
+/// Makes a connected SDK ready (ActivateServerProcess answered); the handler's events.
+pub async fn become_ready(sdk: &GameLiftServer, conn: &mut Conn, healthy: bool) -> mpsc::UnboundedReceiver<Event> {
     let (handler, received) = Recorder::recording(healthy);
     let process = ProcessParameters { port: 7777, log_paths: vec!["/local/game/logs".into()] };
     conn.answering("ActivateServerProcess", sdk.process_ready(process, handler)).await.unwrap();
-    (sdk, conn, received)
+    received
 }
 
 /// The spec's CreateGameSession push for game session `id`.
@@ -285,6 +291,11 @@ pub fn create_game_session(id: &str) -> Value {
         "IpAddress": "203.0.113.10", "DnsName": "", "GameSessionData": "mode=ctf",
         "MatchmakerData": "", "GameProperties": {"map": "dust"}
     })
+}
+
+/// The spec's TerminateProcess push, for 2026-01-01T01:00:00Z.
+pub fn terminate_process() -> Value {
+    json!({"Action": "TerminateProcess", "StatusCode": 200, "TerminationTime": 1_767_229_200_000_i64})
 }
 
 /// A ready SDK that was given game session `GSESS` (the callback has run).
