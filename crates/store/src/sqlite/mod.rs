@@ -250,6 +250,42 @@ mod tests {
         assert_eq!(reopened.secret("secret-299", 1024).await.unwrap().len(), 1024);
     }
 
+    /// A reader on an old snapshot keeps the writer's checkpoint from copying what was
+    /// committed after it; once the reader is done, the writer copies the rest without
+    /// waiting for another write.
+    #[tokio::test]
+    async fn frames_a_reader_kept_in_the_wal_are_copied_once_it_is_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openlift.db");
+        let store = Arc::new(SqliteStore::open_with(&path, CHECKPOINT_INTERVAL).await.unwrap());
+        store.secret("first", 16).await.unwrap();
+        let reader = Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let secrets: i64 = reader.query_row("SELECT count(*) FROM secrets", [], |r| r.get(0)).unwrap();
+        assert!(secrets <= 1);
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..300 {
+            let store = Arc::clone(&store);
+            writes.spawn(async move { store.secret(&format!("secret-{i}"), 1024).await.map(drop) });
+        }
+        while let Some(written) = writes.join_next().await {
+            written.unwrap().unwrap();
+        }
+        tokio::time::sleep(CHECKPOINT_INTERVAL * 5).await;
+        let held = std::fs::metadata(&path).unwrap().len();
+        assert!(held < 300 * 1024, "the database file holds {held} bytes while the reader reads");
+        reader.execute_batch("COMMIT").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let copied = std::fs::metadata(&path).unwrap().len();
+            if copied > 300 * 1024 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the database file still holds {copied} bytes");
+            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+        }
+    }
+
     /// Under writes that never pause, the WAL still starts over after each checkpoint,
     /// instead of growing with every commit.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
