@@ -24,7 +24,7 @@ import boto3
 import botocore.config
 import pytest
 
-from conftest import REGION, make_location, openlift_bin, register, send, unique
+from conftest import REGION, make_fleet, make_location, openlift_bin, register, send, unique
 
 UNKNOWN_FLEET = "fleet-00000000-0000-4000-8000-000000000000"
 UNKNOWN_ALIAS = "alias-00000000-0000-4000-8000-000000000000"
@@ -406,6 +406,10 @@ def test_creator_limits_and_idempotency_on_real_games(gl, once, local_fleet, gam
     assert again["GameSessionId"] == original["GameSessionId"]
     assert again["CreationTime"] == original["CreationTime"]
     got = failure(create, once, fleet, IdempotencyToken=token, Name="brawl")
+    assert_failure(got, "IdempotentParameterMismatchException", original["GameSessionId"])
+    # The token names that one session in the Region: another fleet cannot reuse it.
+    other = dict(make_fleet(gl, [fleet["Location"]]), Location=fleet["Location"])
+    got = failure(create, once, other, IdempotencyToken=token, Name="duel")
     assert_failure(got, "IdempotentParameterMismatchException", original["GameSessionId"])
     # Every process hosts a session now.
     assert_failure(failure(create, once, fleet), "FleetCapacityExceededException", fleet["FleetId"])

@@ -291,13 +291,16 @@ async fn a_reused_token_with_other_parameters_is_an_idempotent_parameter_mismatc
     // The deprecated GameSessionId is the same custom ID string.
     let custom_id = create(&client, &compute.fleet_id).game_session_id("duel-7").send().await;
     assert_failure(&failure(custom_id), "IdempotentParameterMismatchException", &[&id]);
-    // The ID string is the fleet's, whichever of its locations a request names.
+    // The ID string names one session, whichever location or fleet a request names.
     let elsewhere = create(&client, &compute.fleet_id).name("duel").location(second_location);
     assert_failure(
         &failure(elsewhere.idempotency_token("duel-7").send().await),
         "IdempotentParameterMismatchException",
         &[&id],
     );
+    let other_fleet = h.fleet_with_compute("host-2").await;
+    let reused = create(&client, &other_fleet.fleet_id).name("duel").idempotency_token("duel-7").send().await;
+    assert_failure(&failure(reused), "IdempotentParameterMismatchException", &[&id]);
     h.stop().await;
 }
 

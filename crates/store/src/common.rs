@@ -116,6 +116,7 @@ pub(crate) struct GameSessionRow {
     pub creator_id: Option<String>,
     pub creation_time: Option<i64>,
     pub termination_time: Option<i64>,
+    pub idempotency_token: Option<String>,
     pub doc: String,
 }
 
@@ -131,6 +132,7 @@ impl GameSessionRow {
             creator_id: g.creator_id.clone(),
             creation_time: g.creation_time.map(|t| t.as_millis()),
             termination_time: g.termination_time.map(|t| t.as_millis()),
+            idempotency_token: session.idempotency_token.clone(),
             doc: to_doc(session)?,
         })
     }

@@ -215,12 +215,15 @@ pub trait Store: Send + Sync + 'static {
     /// Removes every tag of a resource (it is being deleted).
     async fn delete_tags(&self, arn: &str) -> Result<(), StoreError>;
 
-    /// Creates a game session; `AlreadyExists` if the ID is taken (the ID embeds the
-    /// idempotency token, so this is how a repeated request is detected).
+    /// Creates a game session; `AlreadyExists` if the ID is taken, or if another session
+    /// was created with the same idempotency token (in any fleet).
     async fn create_game_session(&self, session: &GameSessionRecord) -> Result<(), StoreError>;
     /// The game session with ID (ARN) `game_session_id`.
     async fn get_game_session(&self, game_session_id: &str)
     -> Result<Option<Versioned<GameSessionRecord>>, StoreError>;
+    /// The game session created with idempotency token (or custom game session ID)
+    /// `token`, in whichever fleet and location.
+    async fn get_game_session_by_token(&self, token: &str) -> Result<Option<Versioned<GameSessionRecord>>, StoreError>;
     /// Replaces a game session if its version is still `expected_version`; returns the
     /// new version (`VersionConflict`, `NotFound`). The fleet, location, creator and
     /// creation time a session was created with are kept: they never change.

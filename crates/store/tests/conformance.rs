@@ -50,6 +50,7 @@ conformance!(
     concurrent_creates,
     concurrent_opens_and_reopen,
     game_session_lifecycle,
+    game_session_tokens,
     list_game_sessions,
     count_game_sessions_by_creator,
     purge_game_sessions,

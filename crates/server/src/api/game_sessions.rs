@@ -57,23 +57,13 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     let id_string = game_session::id_string(&input);
     let id = game_session::game_session_arn(&app.scope.region, &fleet_id, &location, &id_string);
     let digest = game_session::request_digest(&fleet_id, &location, &input);
-    // The custom ID string is the fleet's: it may name a session in any of its locations.
-    let mut ids = vec![id.clone()];
-    ids.extend(
-        fleet
-            .locations
-            .iter()
-            .filter_map(|l| l.location.as_deref())
-            .map(|other| game_session::game_session_arn(&app.scope.region, &fleet_id, other, &id_string))
-            .filter(|other| *other != id),
-    );
+    let token = input.idempotency_token.as_deref().or(input.game_session_id.as_deref());
     // Repeats of one request wait for the first to commit rather than claim processes of their own.
-    let _id_guard = if input.idempotency_token.is_some() || input.game_session_id.is_some() {
-        Some(app.locks.lock(&format!("game-session-id|{fleet_id}|{id_string}")).await)
-    } else {
-        None
+    let _id_guard = match token {
+        Some(token) => Some(app.locks.lock(&format!("game-session-id|{token}")).await),
+        None => None,
     };
-    if let Some(existing) = repeated_request(app, &input, &ids, &digest).await? {
+    if let Some(existing) = repeated_request(app, token, &digest).await? {
         return Ok(CreateGameSessionOutput { game_session: Some(existing) });
     }
     let _creator_guard = match &input.creator_id {
@@ -106,7 +96,7 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
         game_session: session,
         protection_policy: protection,
         process_id: Some(placed.process_id.clone()),
-        idempotency_token: input.idempotency_token.clone().or(input.game_session_id.clone()),
+        idempotency_token: token.map(str::to_owned),
         request_digest: digest.clone(),
         log_paths: placed.log_paths.clone(),
     };
@@ -114,7 +104,7 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
         Ok(()) => {}
         Err(StoreError::AlreadyExists) => {
             sessions::unplace(app, &placed, &id);
-            let existing = repeated_request(app, &input, std::slice::from_ref(&id), &digest).await?;
+            let existing = repeated_request(app, token, &digest).await?;
             return existing
                 .map(|s| CreateGameSessionOutput { game_session: Some(s) })
                 .ok_or_else(|| ApiError::conflict(format!("Game session {id} is being created; retry.")));
@@ -130,31 +120,21 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     Ok(CreateGameSessionOutput { game_session: Some(session) })
 }
 
-/// The session a repeated idempotent request refers to, if one of `ids` exists: the
-/// original with its current status, or `IdempotentParameterMismatchException` when the
-/// parameters (the location among them) differ.
-async fn repeated_request(
-    app: &App,
-    input: &CreateGameSessionInput,
-    ids: &[String],
-    digest: &str,
-) -> Result<Option<GameSession>, ApiError> {
-    if input.idempotency_token.is_none() && input.game_session_id.is_none() {
+/// The session a repeated idempotent request refers to, if one was created with `token`:
+/// the original with its current status, or `IdempotentParameterMismatchException` when
+/// the parameters (the fleet and location among them) differ.
+async fn repeated_request(app: &App, token: Option<&str>, digest: &str) -> Result<Option<GameSession>, ApiError> {
+    let Some(token) = token else {
         return Ok(None);
+    };
+    match app.store.get_game_session_by_token(token).await.map_err(internal)? {
+        Some(existing) if existing.value.request_digest == digest => Ok(Some(existing.value.game_session)),
+        Some(existing) => Err(ApiError::new(
+            ErrorCode::IdempotentParameterMismatchException,
+            format!("A game session with ID {} already exists with different parameters.", existing.value.id()),
+        )),
+        None => Ok(None),
     }
-    for id in ids {
-        match app.store.get_game_session(id).await.map_err(internal)? {
-            Some(existing) if existing.value.request_digest == digest => return Ok(Some(existing.value.game_session)),
-            Some(_) => {
-                return Err(ApiError::new(
-                    ErrorCode::IdempotentParameterMismatchException,
-                    format!("A game session with ID {id} already exists with different parameters."),
-                ));
-            }
-            None => {}
-        }
-    }
-    Ok(None)
 }
 
 /// The sessions DescribeGameSessions (and, with the same members, DescribeGameSessionDetails) select.

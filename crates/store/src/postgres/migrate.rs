@@ -21,6 +21,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "process_logs", include_str!("../../migrations/postgres/0003_process_logs.sql")),
     (4, "server_processes", include_str!("../../migrations/postgres/0004_server_processes.sql")),
     (5, "partial_indexes", include_str!("../../migrations/portable/0005_partial_indexes.sql")),
+    (6, "idempotency_tokens", include_str!("../../migrations/postgres/0006_idempotency_tokens.sql")),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.

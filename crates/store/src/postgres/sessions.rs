@@ -8,13 +8,13 @@ use super::writes::{insert_new, missing_or_conflict};
 use crate::StoreError;
 use crate::common::{GameSessionRow, Listing, Param, PlayerSessionRow, backend};
 
-/// Creates a game session row.
+/// Creates a game session row, unless its ID or its idempotency token is taken.
 pub(super) async fn create_game_session(pool: &PgPool, row: &GameSessionRow) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await.map_err(backend)?;
     let insert = sqlx::query(
         "INSERT INTO game_sessions (game_session_id, fleet_id, location, status, creator_id, creation_time, \
-         termination_time, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) \
-         ON CONFLICT (game_session_id) DO NOTHING",
+         termination_time, idempotency_token, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
+         ON CONFLICT DO NOTHING",
     )
     .bind(&row.id)
     .bind(&row.fleet_id)
@@ -23,6 +23,7 @@ pub(super) async fn create_game_session(pool: &PgPool, row: &GameSessionRow) -> 
     .bind(&row.creator_id)
     .bind(row.creation_time)
     .bind(row.termination_time)
+    .bind(&row.idempotency_token)
     .bind(&row.doc);
     insert_new(&mut conn, insert).await
 }

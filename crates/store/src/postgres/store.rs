@@ -280,6 +280,10 @@ impl Store for PostgresStore {
         self.get_versioned("SELECT doc, version FROM game_sessions WHERE game_session_id = $1", game_session_id).await
     }
 
+    async fn get_game_session_by_token(&self, token: &str) -> Result<Option<Versioned<GameSessionRecord>>, StoreError> {
+        self.get_versioned("SELECT doc, version FROM game_sessions WHERE idempotency_token = $1", token).await
+    }
+
     async fn update_game_session(&self, session: &GameSessionRecord, expected_version: i64) -> Result<i64, StoreError> {
         sessions::update_game_session(&self.pool, &GameSessionRow::new(session)?, expected_version).await
     }

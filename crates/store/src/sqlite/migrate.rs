@@ -18,11 +18,17 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "process_logs", include_str!("../../migrations/sqlite/0003_process_logs.sql")),
     (4, "server_processes", include_str!("../../migrations/sqlite/0004_server_processes.sql")),
     (5, "partial_indexes", include_str!("../../migrations/portable/0005_partial_indexes.sql")),
+    (6, "idempotency_tokens", include_str!("../../migrations/sqlite/0006_idempotency_tokens.sql")),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
-    for &(version, name, sql) in MIGRATIONS {
+    apply_these(conn, MIGRATIONS)
+}
+
+/// Applies those of `migrations` not yet recorded in `schema_migrations`.
+fn apply_these(conn: &mut Connection, migrations: &[(i64, &str, &str)]) -> Result<(), StoreError> {
+    for &(version, name, sql) in migrations {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -48,4 +54,43 @@ pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit().map_err(backend)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sessions from before migration 6 could share a token across fleets: the oldest keeps
+    /// it, the others and sessions without one get none, and the token is unique from then on.
+    #[test]
+    fn the_oldest_session_of_a_token_keeps_it() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_these(&mut conn, &MIGRATIONS[..5]).unwrap();
+        let sessions = [
+            ("gs-1", "fleet-1", r#"{"idempotency_token":"duel-7"}"#),
+            ("gs-2", "fleet-2", r#"{"idempotency_token":"duel-7"}"#),
+            ("gs-3", "fleet-1", r#"{"idempotency_token":null}"#),
+            ("gs-4", "fleet-2", r#"{"idempotency_token":"lobby-1"}"#),
+        ];
+        for (id, fleet, doc) in sessions {
+            conn.execute(
+                "INSERT INTO game_sessions (game_session_id, fleet_id, version, doc) VALUES (?1, ?2, 1, ?3)",
+                [id, fleet, doc],
+            )
+            .unwrap();
+        }
+        apply(&mut conn).unwrap();
+        let mut stmt =
+            conn.prepare("SELECT game_session_id, idempotency_token FROM game_sessions ORDER BY seq").unwrap();
+        let tokens: Vec<(String, Option<String>)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
+        let expected = [("gs-1", Some("duel-7")), ("gs-2", None), ("gs-3", None), ("gs-4", Some("lobby-1"))];
+        assert_eq!(tokens, expected.map(|(id, token)| (id.to_owned(), token.map(str::to_owned))));
+        let taken = conn.execute(
+            "INSERT INTO game_sessions (game_session_id, fleet_id, idempotency_token, version, doc) \
+             VALUES ('gs-5', 'fleet-3', 'duel-7', 1, '{}')",
+            [],
+        );
+        assert!(taken.is_err(), "a token already used is refused");
+    }
 }

@@ -10,13 +10,13 @@ use crate::common::{GameSessionRow, Listing, Param, PlayerSessionRow, backend};
 /// The statement telling a missing game session from a moved one.
 const GAME_SESSION_EXISTS: &str = "SELECT 1 FROM game_sessions WHERE game_session_id = ?1";
 
-/// Creates a game session row.
+/// Creates a game session row, unless its ID or its idempotency token is taken.
 pub(super) fn create_game_session(conn: &Connection, row: &GameSessionRow) -> Result<(), StoreError> {
     let inserted = conn
         .prepare_cached(
             "INSERT INTO game_sessions (game_session_id, fleet_id, location, status, creator_id, creation_time, \
-             termination_time, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8) \
-             ON CONFLICT (game_session_id) DO NOTHING",
+             termination_time, idempotency_token, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9) \
+             ON CONFLICT DO NOTHING",
         )
         .map_err(backend)?
         .execute(params![
@@ -27,6 +27,7 @@ pub(super) fn create_game_session(conn: &Connection, row: &GameSessionRow) -> Re
             row.creator_id,
             row.creation_time,
             row.termination_time,
+            row.idempotency_token,
             row.doc
         ])
         .map_err(backend)?;

@@ -237,6 +237,12 @@ impl Store for SqliteStore {
         decode(self.read(move |c| queries::versioned(c, sql, &id)).await?)
     }
 
+    async fn get_game_session_by_token(&self, token: &str) -> Result<Option<Versioned<GameSessionRecord>>, StoreError> {
+        let token = token.to_owned();
+        let sql = "SELECT doc, version FROM game_sessions WHERE idempotency_token = ?1";
+        decode(self.read(move |c| queries::versioned(c, sql, &token)).await?)
+    }
+
     async fn update_game_session(&self, session: &GameSessionRecord, expected_version: i64) -> Result<i64, StoreError> {
         let row = GameSessionRow::new(session)?;
         self.write(move |c| sessions::update_game_session(c, &row, expected_version)).await

@@ -44,6 +44,37 @@ pub async fn game_session_lifecycle(backend: &Backend) {
     assert_eq!(store.get_game_session(&arn("token-1")).await.unwrap().unwrap().value, active);
 }
 
+/// An idempotency token names one session in every fleet and location: a session with a
+/// token already used is refused whatever its ID, the token finds the session through its
+/// updates, and sessions without a token never collide. A purged session frees its token.
+pub async fn game_session_tokens(backend: &Backend) {
+    let store = backend.open().await;
+    let first = game_session(&arn("token-1"), "fleet-1", "us-west-2", None, 1000);
+    store.create_game_session(&first).await.unwrap();
+    let elsewhere = "arn:aws:gamelift:us-west-2::gamesession/fleet-2/token-1";
+    let other_fleet = game_session(elsewhere, "fleet-2", "us-west-2", None, 2000);
+    assert!(matches!(store.create_game_session(&other_fleet).await, Err(StoreError::AlreadyExists)));
+    assert!(store.get_game_session(elsewhere).await.unwrap().is_none());
+    let found = store.get_game_session_by_token("token-1").await.unwrap().unwrap();
+    assert_eq!((found.value, found.version), (first.clone(), FIRST_VERSION));
+    assert!(store.get_game_session_by_token("token-2").await.unwrap().is_none());
+
+    let ended = with_status(&first, Terminated, Some(3000));
+    assert_eq!(store.update_game_session(&ended, FIRST_VERSION).await.unwrap(), 2);
+    assert_eq!(store.get_game_session_by_token("token-1").await.unwrap().unwrap().value, ended);
+
+    for n in ["gsess-a", "gsess-b"] {
+        let mut untokened = game_session(&arn(n), "fleet-1", "us-west-2", None, 1000);
+        untokened.idempotency_token = None;
+        store.create_game_session(&untokened).await.unwrap();
+    }
+
+    assert_eq!(store.purge_game_sessions(Timestamp::from_millis(4000)).await.unwrap(), 1);
+    assert!(store.get_game_session_by_token("token-1").await.unwrap().is_none());
+    store.create_game_session(&other_fleet).await.expect("a purged session's token can be used again");
+    assert_eq!(store.get_game_session_by_token("token-1").await.unwrap().unwrap().value, other_fleet);
+}
+
 /// Listings filter by fleet, location, status and age, in creation order, page
 /// by page, and follow updates.
 pub async fn list_game_sessions(backend: &Backend) {
