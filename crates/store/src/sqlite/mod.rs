@@ -218,6 +218,35 @@ mod tests {
     use super::*;
     use crate::Store;
 
+    /// What [`write_secrets`] writes: 300 secrets of 1 KiB.
+    const SECRETS_BYTES: u64 = 300 * 1024;
+
+    /// Writes 300 secrets of 1 KiB, all at once.
+    async fn write_secrets(store: &Arc<SqliteStore>) {
+        let mut writes = tokio::task::JoinSet::new();
+        for i in 0..300 {
+            let store = Arc::clone(store);
+            writes.spawn(async move { store.secret(&format!("secret-{i}"), 1024).await.map(drop) });
+        }
+        while let Some(written) = writes.join_next().await {
+            written.unwrap().unwrap();
+        }
+    }
+
+    /// Waits, `wait` at most, until the database file at `path` holds more than
+    /// [`SECRETS_BYTES`]: a checkpoint copied the secrets out of the WAL.
+    async fn wait_until_copied(path: &Path, wait: Duration) {
+        let deadline = Instant::now() + wait;
+        loop {
+            let copied = std::fs::metadata(path).unwrap().len();
+            if copied > SECRETS_BYTES {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the database file still holds {copied} bytes");
+            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
+        }
+    }
+
     /// Commits leave their pages in the WAL; a checkpoint of the writer's, not a commit,
     /// copies them into the database file, also once the writes have stopped.
     #[tokio::test]
@@ -228,23 +257,8 @@ mod tests {
         // an idle writer can copy them.
         let interval = Duration::from_secs(2);
         let store = Arc::new(SqliteStore::open_with(&path, interval).await.unwrap());
-        let mut writes = tokio::task::JoinSet::new();
-        for i in 0..300 {
-            let store = Arc::clone(&store);
-            writes.spawn(async move { store.secret(&format!("secret-{i}"), 1024).await.map(drop) });
-        }
-        while let Some(written) = writes.join_next().await {
-            written.unwrap().unwrap();
-        }
-        let deadline = std::time::Instant::now() + interval + Duration::from_secs(10);
-        loop {
-            let copied = std::fs::metadata(&path).unwrap().len();
-            if copied > 300 * 1024 {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "the database file still holds {copied} bytes");
-            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
-        }
+        write_secrets(&store).await;
+        wait_until_copied(&path, interval + Duration::from_secs(10)).await;
         drop(store);
         let reopened = SqliteStore::open(&path).await.unwrap();
         assert_eq!(reopened.secret("secret-299", 1024).await.unwrap().len(), 1024);
@@ -263,27 +277,12 @@ mod tests {
         reader.execute_batch("BEGIN").unwrap();
         let secrets: i64 = reader.query_row("SELECT count(*) FROM secrets", [], |r| r.get(0)).unwrap();
         assert!(secrets <= 1);
-        let mut writes = tokio::task::JoinSet::new();
-        for i in 0..300 {
-            let store = Arc::clone(&store);
-            writes.spawn(async move { store.secret(&format!("secret-{i}"), 1024).await.map(drop) });
-        }
-        while let Some(written) = writes.join_next().await {
-            written.unwrap().unwrap();
-        }
+        write_secrets(&store).await;
         tokio::time::sleep(CHECKPOINT_INTERVAL * 5).await;
         let held = std::fs::metadata(&path).unwrap().len();
-        assert!(held < 300 * 1024, "the database file holds {held} bytes while the reader reads");
+        assert!(held < SECRETS_BYTES, "the database file holds {held} bytes while the reader reads");
         reader.execute_batch("COMMIT").unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let copied = std::fs::metadata(&path).unwrap().len();
-            if copied > 300 * 1024 {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "the database file still holds {copied} bytes");
-            tokio::time::sleep(CHECKPOINT_INTERVAL).await;
-        }
+        wait_until_copied(&path, Duration::from_secs(10)).await;
     }
 
     /// Under writes that never pause, the WAL still starts over after each checkpoint,
