@@ -26,13 +26,18 @@ pub fn game_session_arn(home_region: &str, fleet_id: &str, location: &str, id_st
     }
 }
 
-/// The ID string of a new session: the idempotency token (or the deprecated custom
-/// `GameSessionId`) when given, else `gsess-<uuid7>`. A version 7 UUID starts with the
-/// time, so new sessions' IDs follow one another in the store's ID index, and a commit of
-/// many new sessions writes one page of that index, not one page for each.
+/// The request's idempotency token, or its deprecated custom `GameSessionId`.
+pub fn token(input: &CreateGameSessionInput) -> Option<&str> {
+    input.idempotency_token.as_deref().or(input.game_session_id.as_deref())
+}
+
+/// The ID string of a new session: its [`token`] when given, else `gsess-<uuid7>`. A
+/// version 7 UUID starts with the time, so new sessions' IDs follow one another in the
+/// store's ID index, and a commit of many new sessions writes one page of that index, not
+/// one page for each.
 pub fn id_string(input: &CreateGameSessionInput) -> String {
-    match input.idempotency_token.as_ref().or(input.game_session_id.as_ref()) {
-        Some(token) => token.clone(),
+    match token(input) {
+        Some(token) => token.to_owned(),
         None => format!("gsess-{}", uuid::Uuid::now_v7()),
     }
 }

@@ -57,7 +57,7 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     let id_string = game_session::id_string(&input);
     let id = game_session::game_session_arn(&app.scope.region, &fleet_id, &location, &id_string);
     let digest = game_session::request_digest(&fleet_id, &location, &input);
-    let token = input.idempotency_token.as_deref().or(input.game_session_id.as_deref());
+    let token = game_session::token(&input);
     // Repeats of one request wait for the first to commit rather than claim processes of their own.
     let _id_guard = match token {
         Some(token) => Some(app.locks.lock(&format!("game-session-id|{token}")).await),
