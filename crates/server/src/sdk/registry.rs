@@ -76,7 +76,7 @@ struct Entry {
     /// Its compute was deregistered: it gets no game session any more.
     retired: bool,
     /// The game session last pushed to it, as committed, for its activation to update
-    /// without reading it back ([`Registry::push_session`]).
+    /// without reading it back ([`Registry::push_session`]); dropped when the process ends.
     committed: Option<Versioned<GameSessionRecord>>,
 }
 
@@ -239,6 +239,7 @@ impl Entry {
         self.pending.clear();
         self.token_digests.clear();
         self.replies.clear();
+        self.committed = None;
     }
 
     fn begin_termination(&mut self, reason: EndReason, now: Timestamp) {
@@ -401,10 +402,25 @@ impl Registry {
 
     /// Sends a push to the process's newest connection, or queues it while it has none.
     pub fn push(&self, process_id: &str, push: &Push) -> Result<Delivery, ProcessError> {
+        self.deliver(process_id, push, None)
+    }
+
+    /// Sends `push` as [`push`](Self::push) does and, if it went out or was queued, keeps
+    /// `committed` as the game session last pushed to the process.
+    pub(super) fn deliver(
+        &self,
+        process_id: &str,
+        push: &Push,
+        committed: Option<Versioned<GameSessionRecord>>,
+    ) -> Result<Delivery, ProcessError> {
         let frame = push.to_frame();
         self.with_entry(process_id, |e| {
             e.live()?;
-            e.deliver(frame)
+            let delivery = e.deliver(frame)?;
+            if committed.is_some() {
+                e.committed = committed;
+            }
+            Ok(delivery)
         })
     }
 

@@ -81,13 +81,7 @@ impl Registry {
         push: &Push,
         committed: Versioned<GameSessionRecord>,
     ) -> Result<Delivery, ProcessError> {
-        let frame = push.to_frame();
-        self.with_entry(process_id, |e| {
-            e.live()?;
-            let delivery = e.deliver(frame)?;
-            e.committed = Some(committed);
-            Ok(delivery)
-        })
+        self.deliver(process_id, push, Some(committed))
     }
 
     /// The game session last pushed to the process, as committed then, if it is

@@ -149,7 +149,7 @@ fn claims_pick_only_active_healthy_idle_processes_of_the_location() {
 }
 
 #[test]
-fn the_pushed_session_is_kept_for_its_activation_once() {
+fn the_pushed_session_is_kept_for_its_activation_once_while_the_process_lives() {
     let registry = Registry::default();
     let mut connection = ready(&registry, "p1", "custom-a", t0());
     registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
@@ -167,9 +167,16 @@ fn the_pushed_session_is_kept_for_its_activation_once() {
     assert_eq!(next_frame(&mut connection), Outbound::Frame(push.to_frame()));
 
     assert_eq!(registry.take_committed("p1", "gs-other"), None);
-    assert_eq!(registry.take_committed("p1", "gs-1"), Some(committed));
+    assert_eq!(registry.take_committed("p1", "gs-1"), Some(committed.clone()));
     assert_eq!(registry.take_committed("p1", "gs-1"), None, "handed out once");
     assert_eq!(registry.take_committed("nobody", "gs-1"), None);
+
+    registry.push_session("p1", &push, committed.clone()).unwrap();
+    assert_eq!(registry.push("p1", &push), Ok(Delivery::Sent));
+    assert_eq!(registry.take_committed("p1", "gs-1"), Some(committed.clone()), "other pushes keep it");
+    registry.push_session("p1", &push, committed).unwrap();
+    registry.end("p1", connection.generation, t0()).unwrap();
+    assert_eq!(registry.take_committed("p1", "gs-1"), None, "an ended process keeps none");
 }
 
 #[test]
