@@ -9,6 +9,8 @@
 //! into this test's own target directory (a no-op when fresh).
 
 mod common;
+#[path = "../../../tests/support/workspace_binary.rs"]
+mod workspace_binary;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,25 +35,12 @@ use openlift_server::config::Config;
 use openlift_server::credentials::CredentialEntry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use workspace_binary::workspace_binary;
 
 const ACCESS_KEY_ID: &str = "AKIDOPENLIFTAGENT";
 const SECRET_ACCESS_KEY: &str = "agent/test+SECRET";
 const REGION: &str = "us-east-1";
 const LOCATION: &str = "custom-lab";
-
-/// Builds a binary of another package next to this test binary and returns its path.
-async fn binary(package: &str, name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("<target>");
-    let mut build = tokio::process::Command::new(env!("CARGO"));
-    build.args(["build", "--quiet", "-p", package]).env("CARGO_TARGET_DIR", target_dir);
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    assert!(build.status().await.expect("cargo runs").success(), "building {package} failed");
-    profile_dir.join(name)
-}
 
 /// A control plane on a fixed address and data directory, which can be stopped and started again.
 struct ControlPlane {
@@ -248,7 +237,7 @@ struct Stage {
 
 impl Stage {
     async fn new(count: i32) -> Self {
-        let game = binary("openlift-sample-game", "openlift-sample-game").await;
+        let game = workspace_binary("openlift-sample-game", "openlift-sample-game").await;
         let data = tempfile::tempdir().unwrap();
         let plane = ControlPlane::start(data.path(), None).await;
         let client = plane.client();
@@ -389,7 +378,7 @@ fn game_pids(logs: &Path) -> Vec<i32> {
 
 #[tokio::test]
 async fn a_killed_agent_impairs_its_compute_and_a_restarted_one_makes_it_active_again() {
-    let openlift = binary("openlift", "openlift").await;
+    let openlift = workspace_binary("openlift", "openlift").await;
     let Stage { _data, plane, client, ws, fleet_id, .. } = Stage::new(2).await;
     let game_logs = ws.path().join("game-logs");
 

@@ -7,8 +7,9 @@
 //! openlift-sample-game` into this test's own target directory (a no-op when fresh).
 
 mod sdk_endpoint_support;
+#[path = "../../../tests/support/workspace_binary.rs"]
+mod workspace_binary;
 
-use std::path::PathBuf;
 use std::process::Stdio;
 
 use aws_sdk_gamelift::types::{GameSessionStatus, GameSessionStatusReason, PlayerSessionStatus, TerminationMode};
@@ -16,25 +17,11 @@ use openlift_server::sdk::registry::{EndReason, ProcessStatus};
 use sdk_endpoint_support::{Harness, WAIT};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-
-/// Builds the sample game next to this test binary (`<target>/<profile>/`) and returns its path.
-async fn sample_game() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("<target>");
-    let mut build = tokio::process::Command::new(env!("CARGO"));
-    build.args(["build", "--quiet", "-p", "openlift-sample-game"]).env("CARGO_TARGET_DIR", target_dir);
-    if profile_dir.file_name().is_some_and(|name| name == "release") {
-        build.arg("--release");
-    }
-    let status = build.status().await.expect("cargo runs");
-    assert!(status.success(), "building the sample game failed");
-    profile_dir.join("openlift-sample-game")
-}
+use workspace_binary::workspace_binary;
 
 #[tokio::test]
 async fn the_sample_game_is_placed_refuses_an_unknown_player_and_exits_on_terminate() {
-    let binary = sample_game().await;
+    let binary = workspace_binary("openlift-sample-game", "openlift-sample-game").await;
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
     let logs = tempfile::tempdir().unwrap();
