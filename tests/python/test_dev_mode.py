@@ -270,5 +270,11 @@ def test_a_second_start_on_the_same_data_dir_reuses_the_fleet(data_dir):
         # The game servers reach the control plane on its new port.
         created = cli.run(again.create_game_session_command())["GameSession"]
         assert cli.wait_active(created["GameSessionId"])["IpAddress"] == "127.0.0.1"
+        # Dev mode runs the GameLift Agent, so FORCE_TERMINATE goes through it.
+        forced = cli.gamelift(
+            "terminate-game-session", "--game-session-id", created["GameSessionId"],
+            "--termination-mode", "FORCE_TERMINATE",
+        )["GameSession"]
+        assert (forced["Status"], forced["StatusReason"]) == ("TERMINATED", "FORCE_TERMINATED")
     finally:
         assert_clean_stop(again)

@@ -272,16 +272,26 @@ def test_a_game_session_activates_on_the_sample_game_and_players_join_over_tcp(g
     assert gl.search_game_sessions(FleetId=fleet["FleetId"])["GameSessions"] == []
 
 
-def test_force_terminate_ends_the_session_at_once_and_stops_the_game(gl, local_fleet, games):
+def test_force_terminate_needs_the_gamelift_agent(gl, local_fleet, games):
     fleet, compute = local_fleet
     (game,) = games(gl, fleet, compute)
     gsid = create(gl, fleet)["GameSessionId"]
     wait_status(gl, gsid, "ACTIVE")
 
-    ended = gl.terminate_game_session(GameSessionId=gsid, TerminationMode="FORCE_TERMINATE")["GameSession"]
-    assert (ended["Status"], ended["StatusReason"]) == ("TERMINATED", "FORCE_TERMINATED")
-    assert game.exited() == 0, "TerminateProcess ends the game"
-    assert gl.describe_game_sessions(FleetId=fleet["FleetId"], StatusFilter="TERMINATED")["GameSessions"][0]["GameSessionId"] == gsid
+    # The sample game runs without the GameLift Agent: AWS refuses FORCE_TERMINATE then.
+    assert_failure(
+        failure(gl.terminate_game_session, GameSessionId=gsid, TerminationMode="FORCE_TERMINATE"),
+        "InvalidRequestException",
+        "FORCE_TERMINATE",
+        "GameLift Agent",
+        compute["ComputeName"],
+    )
+    assert session(gl, gsid)["Status"] == "ACTIVE"
+    assert game.proc.poll() is None, "the game keeps running"
+
+    gl.terminate_game_session(GameSessionId=gsid, TerminationMode="TRIGGER_ON_PROCESS_TERMINATE")
+    assert game.exited() == 0, "the game calls ProcessEnding and exits"
+    assert wait_status(gl, gsid, "TERMINATED")["StatusReason"] == "TRIGGERED_ON_PROCESS_TERMINATE"
     assert_failure(
         failure(gl.terminate_game_session, GameSessionId=gsid, TerminationMode="FORCE_TERMINATE"),
         "InvalidGameSessionStatusException",

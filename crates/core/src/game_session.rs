@@ -171,7 +171,8 @@ pub fn activate(session: &mut GameSession) -> Result<(), ApiError> {
     }
 }
 
-/// ACTIVATING or ACTIVE → TERMINATING, with the reason the session will end with.
+/// ACTIVATING or ACTIVE → TERMINATING, with the reason the session will end with; a forced
+/// termination of a session already TERMINATING makes its reason `FORCE_TERMINATED`.
 pub fn begin_termination(session: &mut GameSession, reason: GameSessionStatusReason) -> Result<(), ApiError> {
     match session.status {
         Some(GameSessionStatus::Activating | GameSessionStatus::Active) => {
@@ -179,7 +180,12 @@ pub fn begin_termination(session: &mut GameSession, reason: GameSessionStatusRea
             session.status_reason = Some(reason);
             Ok(())
         }
-        Some(GameSessionStatus::Terminating) => Ok(()),
+        Some(GameSessionStatus::Terminating) => {
+            if reason == GameSessionStatusReason::ForceTerminated {
+                session.status_reason = Some(reason);
+            }
+            Ok(())
+        }
         other => Err(ApiError::new(
             ErrorCode::InvalidGameSessionStatusException,
             format!("Game session is {} and cannot be terminated.", status_text(other)),
@@ -314,6 +320,17 @@ mod tests {
         assert_eq!(s.status, Some(GameSessionStatus::Terminated));
         assert_eq!(s.status_reason, Some(GameSessionStatusReason::TriggeredOnProcessTerminate));
         assert_eq!(activate(&mut s).unwrap_err().code, ErrorCode::InvalidGameSessionStatusException);
+    }
+
+    #[test]
+    fn forcing_a_triggered_termination_makes_it_forced() {
+        let mut s = GameSession { status: Some(GameSessionStatus::Active), ..Default::default() };
+        begin_termination(&mut s, GameSessionStatusReason::TriggeredOnProcessTerminate).unwrap();
+        begin_termination(&mut s, GameSessionStatusReason::TriggeredOnProcessTerminate).unwrap();
+        assert_eq!(s.status_reason, Some(GameSessionStatusReason::TriggeredOnProcessTerminate));
+        begin_termination(&mut s, GameSessionStatusReason::ForceTerminated).unwrap();
+        end(&mut s, None, Timestamp::from_millis(5));
+        assert_eq!(s.status_reason, Some(GameSessionStatusReason::ForceTerminated));
     }
 
     #[test]

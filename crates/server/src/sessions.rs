@@ -145,10 +145,35 @@ async fn update_known_session(
     Err(ApiError::conflict(format!("Game session {game_session_id} is being changed by other requests; retry.")))
 }
 
+/// FORCE_TERMINATE needs the GameLift Agent: on an Anywhere compute that never had one
+/// connected, a forced termination of a session still running is an
+/// `InvalidRequestException`, as on AWS (`control-plane-api.md` 7.9). An unknown or ended
+/// session is left to the termination itself to report.
+pub async fn check_force_terminable(app: &App, game_session_id: &str) -> Result<(), ApiError> {
+    let Some(record) = app.store.get_game_session(game_session_id).await.map_err(internal)? else {
+        return Ok(());
+    };
+    let session = &record.value.game_session;
+    let (Some(fleet_id), Some(compute)) = (session.fleet_id.as_deref(), session.compute_name.as_deref()) else {
+        return Ok(());
+    };
+    if game_session::is_ended(session) {
+        return Ok(());
+    }
+    let compute_record = app.store.get_compute(fleet_id, compute).await.map_err(internal)?;
+    if compute_record.is_some_and(|c| c.agent) {
+        return Ok(());
+    }
+    Err(ApiError::invalid_request(format!(
+        "TerminationMode FORCE_TERMINATE needs the GameLift Agent, which compute {compute} of fleet {fleet_id} does not \
+         run; use TRIGGER_ON_PROCESS_TERMINATE."
+    )))
+}
+
 /// Tells the hosting process to end (TerminateGameSession). A forced termination ends
 /// the session at once and has the compute's agent stop the process
-/// (`ForceExitServerProcess`), or tells the process itself when no agent is connected; a
-/// triggered one waits for the process's `ProcessEnding`.
+/// (`ForceExitServerProcess`), or tells the process itself while its agent is not
+/// connected; a triggered one waits for the process's `ProcessEnding`.
 pub async fn terminate_process_of(
     app: &App,
     record: GameSessionRecord,

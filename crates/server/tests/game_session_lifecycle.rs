@@ -173,6 +173,21 @@ async fn a_player_not_accepted_within_sixty_seconds_times_out_and_frees_the_slot
     h.stop().await;
 }
 
+/// Ends a session the way a game without the GameLift Agent can: TRIGGER_ON_PROCESS_TERMINATE,
+/// then the hosting process's `ProcessEnding`. Returns the session once TERMINATED.
+async fn end_session(client: &Client, id: &str, host: &Game) -> GameSession {
+    let terminate = client.terminate_game_session().game_session_id(id);
+    let terminating = terminate.termination_mode(TerminationMode::TriggerOnProcessTerminate).send().await;
+    let terminating = terminating.expect("TerminateGameSession");
+    assert_eq!(terminating.game_session().and_then(|s| s.status()), Some(&GameSessionStatus::Terminating));
+    host.wait_terminated().await;
+    host.sdk.process_ending().await.expect("ProcessEnding");
+    eventually("the session to end", || async {
+        session(client, id).await.filter(|s| s.status() == Some(&GameSessionStatus::Terminated))
+    })
+    .await
+}
+
 #[tokio::test]
 async fn ended_sessions_and_their_tokens_are_kept_thirty_days_then_purged() {
     let (h, client, compute) = server().await;
@@ -187,10 +202,7 @@ async fn ended_sessions_and_their_tokens_are_kept_thirty_days_then_purged() {
     let reserved = client.create_player_session().game_session_id(&id).player_id("ana").send().await.unwrap();
     let player_id = reserved.player_session().and_then(|p| p.player_session_id()).unwrap().to_owned();
 
-    let terminate = client.terminate_game_session().game_session_id(&id);
-    let ended = terminate.termination_mode(TerminationMode::ForceTerminate).send().await.expect("Terminate");
-    assert_eq!(ended.game_session().and_then(|s| s.status()), Some(&GameSessionStatus::Terminated));
-    host.wait_terminated().await;
+    end_session(&client, &id, host).await;
 
     // One second short of 30 days after the end, the token still answers the original.
     h.clock.advance(30 * DAY - Duration::from_secs(1));
@@ -264,10 +276,15 @@ async fn a_session_that_ends_completes_its_reserved_and_active_players() {
     game.sdk.accept_player_session(&ids[0]).await.expect("AcceptPlayerSession");
 
     h.clock.advance(Duration::from_secs(5));
-    let terminate = client.terminate_game_session().game_session_id(&id);
-    let ended = terminate.termination_mode(TerminationMode::ForceTerminate).send().await.expect("Terminate");
-    let ended = ended.game_session().unwrap();
-    assert_eq!(ended.status(), Some(&GameSessionStatus::Terminated));
+    // The game runs without the GameLift Agent: a forced termination is refused, as on AWS.
+    let forced = client.terminate_game_session().game_session_id(&id).termination_mode(TerminationMode::ForceTerminate);
+    let refused = forced.send().await.unwrap_err().into_service_error();
+    assert!(refused.is_invalid_request_exception(), "{refused:?}");
+    let message = refused.meta().message().unwrap_or_default();
+    assert!(message.contains("FORCE_TERMINATE") && message.contains(&compute.name), "{message}");
+    assert_eq!(session(&client, &id).await.unwrap().status(), Some(&GameSessionStatus::Active));
+
+    let ended = end_session(&client, &id, &game).await;
     assert_eq!(ended.current_player_session_count(), Some(0));
     for id in &ids {
         let p = player(&client, id).await.unwrap();

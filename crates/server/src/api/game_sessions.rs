@@ -305,6 +305,9 @@ pub async fn terminate(app: &App, input: TerminateGameSessionInput) -> Result<Te
         TerminationMode::TriggerOnProcessTerminate => GameSessionStatusReason::TriggeredOnProcessTerminate,
         TerminationMode::ForceTerminate => GameSessionStatusReason::ForceTerminated,
     };
+    if input.termination_mode == TerminationMode::ForceTerminate {
+        sessions::check_force_terminable(app, &input.game_session_id).await?;
+    }
     let record = sessions::update_session(app, &input.game_session_id, |record| {
         game_session::begin_termination(&mut record.game_session, reason)
     })
