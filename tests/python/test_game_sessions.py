@@ -253,6 +253,15 @@ def test_a_game_session_activates_on_the_sample_game_and_players_join_over_tcp(g
     assert updated["GameProperties"] == [{"Key": "mode", "Value": "quiet"}, {"Key": "map", "Value": "lobby"}]
     details = gl.describe_game_session_details(GameSessionId=gsid)["GameSessionDetails"]
     assert details[0]["ProtectionPolicy"] == "FullProtection"
+    # 2 properties and 15 new keys would make 17: a session holds at most 16.
+    too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(15)]
+    assert_failure(
+        failure(gl.update_game_session, GameSessionId=gsid, GameProperties=too_many),
+        "InvalidRequestException",
+        "GameProperties",
+        "16",
+    )
+    assert session(gl, gsid)["GameProperties"] == updated["GameProperties"]
     with pytest.raises(gl.exceptions.GameSessionFullException):
         gl.create_player_session(GameSessionId=gsid, PlayerId="dee")
     assert gl.search_game_sessions(FleetId=fleet["FleetId"], FilterExpression="hasAvailablePlayerSessions=true")["GameSessions"] == []
@@ -408,18 +417,20 @@ def test_creator_limits_and_idempotency_on_real_games(gl, once, local_fleet, gam
     )
     create(once, fleet, CreatorId="ben")
     assert_failure(failure(create, once, fleet, CreatorId="ben"), "LimitExceededException", "ben", "60 seconds")
+    # A fleet with a policy needs the CreatorId.
+    assert_failure(failure(create, once, fleet), "InvalidRequestException", "CreatorId", fleet["FleetId"])
 
     # A repeated token returns the original; other parameters are a mismatch naming it.
     token = unique("match-")
-    original = create(once, fleet, IdempotencyToken=token, Name="duel")
-    again = create(once, fleet, IdempotencyToken=token, Name="duel")
+    original = create(once, fleet, IdempotencyToken=token, Name="duel", CreatorId="cy")
+    again = create(once, fleet, IdempotencyToken=token, Name="duel", CreatorId="cy")
     assert again["GameSessionId"] == original["GameSessionId"]
     assert again["CreationTime"] == original["CreationTime"]
-    got = failure(create, once, fleet, IdempotencyToken=token, Name="brawl")
+    got = failure(create, once, fleet, IdempotencyToken=token, Name="brawl", CreatorId="cy")
     assert_failure(got, "IdempotentParameterMismatchException", original["GameSessionId"])
     # The token names that one session in the Region: another fleet cannot reuse it.
     other = dict(make_fleet(gl, [fleet["Location"]]), Location=fleet["Location"])
-    got = failure(create, once, other, IdempotencyToken=token, Name="duel")
+    got = failure(create, once, other, IdempotencyToken=token, Name="duel", CreatorId="cy")
     assert_failure(got, "IdempotentParameterMismatchException", original["GameSessionId"])
     # Every process hosts a session now.
-    assert_failure(failure(create, once, fleet), "FleetCapacityExceededException", fleet["FleetId"])
+    assert_failure(failure(create, once, fleet, CreatorId="dee"), "FleetCapacityExceededException", fleet["FleetId"])

@@ -11,6 +11,8 @@ use sha2::{Digest, Sha256};
 
 /// Most players one game session may hold (not adjustable on GameLift).
 pub const MAX_PLAYERS_PER_SESSION: i32 = 200;
+/// Most game properties one game session may hold.
+pub const MAX_GAME_PROPERTIES: usize = 16;
 /// How long a CreatorId without a fleet creation-limit policy must wait between sessions.
 pub const UNLIMITED_CREATOR_INTERVAL: Duration = Duration::from_secs(1);
 /// How long ended sessions (and their idempotency tokens) are kept.
@@ -85,19 +87,34 @@ pub fn check_create(input: &CreateGameSessionInput) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// How many sessions a creator may start, and over which window, on a fleet with `policy`.
+/// The creation limit a CreateGameSession request is held to: how many sessions its creator
+/// may start, and over which window; `None` if it is not limited.
 ///
-/// Without a policy (or with a policy whose values are zero) a creator may start one
-/// session per [`UNLIMITED_CREATOR_INTERVAL`].
-pub fn creator_window(policy: Option<&ResourceCreationLimitPolicy>) -> (usize, Duration) {
-    match policy {
+/// A fleet's `ResourceCreationLimitPolicy` needs a CreatorId: a request without one is an
+/// `InvalidRequestException` (`control-plane-api.md` 7.9). Without a policy (or with one
+/// whose values are zero) a request with a CreatorId may start one session per
+/// [`UNLIMITED_CREATOR_INTERVAL`], and one without is not limited.
+pub fn creator_limit(
+    fleet_id: &str,
+    policy: Option<&ResourceCreationLimitPolicy>,
+    creator_id: Option<&str>,
+) -> Result<Option<(usize, Duration)>, ApiError> {
+    let policy = match policy {
         Some(ResourceCreationLimitPolicy {
             new_game_sessions_per_creator: Some(count),
             policy_period_in_minutes: Some(minutes),
-        }) if *count > 0 && *minutes > 0 => {
-            (usize::try_from(*count).unwrap_or(usize::MAX), Duration::from_secs(u64::from(minutes.unsigned_abs()) * 60))
-        }
-        _ => (1, UNLIMITED_CREATOR_INTERVAL),
+        }) if *count > 0 && *minutes > 0 => Some((
+            usize::try_from(*count).unwrap_or(usize::MAX),
+            Duration::from_secs(u64::from(minutes.unsigned_abs()) * 60),
+        )),
+        _ => None,
+    };
+    match (creator_id, policy) {
+        (Some(_), policy) => Ok(Some(policy.unwrap_or((1, UNLIMITED_CREATOR_INTERVAL)))),
+        (None, Some(_)) => Err(ApiError::invalid_request(format!(
+            "CreatorId is required: fleet {fleet_id} has a ResourceCreationLimitPolicy."
+        ))),
+        (None, None) => Ok(None),
     }
 }
 
@@ -208,14 +225,24 @@ pub fn is_ended(session: &GameSession) -> bool {
 }
 
 /// Adds game properties, overwriting values of existing keys; keys are never removed.
-pub fn merge_properties(session: &mut GameSession, updates: &[GameProperty]) {
-    let properties = session.game_properties.get_or_insert_with(Vec::new);
+/// `InvalidRequestException` if the session would then hold more than
+/// [`MAX_GAME_PROPERTIES`].
+pub fn merge_properties(session: &mut GameSession, updates: &[GameProperty]) -> Result<(), ApiError> {
+    let mut properties = session.game_properties.clone().unwrap_or_default();
     for update in updates {
         match properties.iter_mut().find(|p| p.key == update.key) {
             Some(existing) => existing.value = update.value.clone(),
             None => properties.push(update.clone()),
         }
     }
+    if properties.len() > MAX_GAME_PROPERTIES {
+        return Err(ApiError::invalid_request(format!(
+            "GameProperties: a game session holds at most {MAX_GAME_PROPERTIES} game properties; this update would give it {}.",
+            properties.len()
+        )));
+    }
+    session.game_properties = Some(properties);
+    Ok(())
 }
 
 fn status_text(status: Option<GameSessionStatus>) -> &'static str {
@@ -289,10 +316,17 @@ mod tests {
 
     #[test]
     fn creators_without_a_policy_get_one_session_per_second() {
-        assert_eq!(creator_window(None), (1, Duration::from_secs(1)));
+        assert_eq!(creator_limit("fleet-1", None, Some("p1")).unwrap(), Some((1, Duration::from_secs(1))));
+        assert_eq!(creator_limit("fleet-1", None, None).unwrap(), None);
         let policy =
             ResourceCreationLimitPolicy { new_game_sessions_per_creator: Some(4), policy_period_in_minutes: Some(10) };
-        assert_eq!(creator_window(Some(&policy)), (4, Duration::from_secs(600)));
+        assert_eq!(creator_limit("fleet-1", Some(&policy), Some("p1")).unwrap(), Some((4, Duration::from_secs(600))));
+        let missing = creator_limit("fleet-1", Some(&policy), None).unwrap_err();
+        assert_eq!(missing.code, ErrorCode::InvalidRequestException);
+        assert!(missing.message.contains("CreatorId") && missing.message.contains("fleet-1"), "{}", missing.message);
+        let zero =
+            ResourceCreationLimitPolicy { new_game_sessions_per_creator: Some(0), policy_period_in_minutes: Some(10) };
+        assert_eq!(creator_limit("fleet-1", Some(&zero), None).unwrap(), None, "a zero policy is no policy");
         assert!(check_creator_limit("p1", 3, 4, Duration::from_secs(600)).is_ok());
         assert_eq!(
             check_creator_limit("p1", 4, 4, Duration::from_secs(600)).unwrap_err().code,
@@ -345,8 +379,20 @@ mod tests {
                 GameProperty { key: "map".into(), value: "nuke".into() },
                 GameProperty { key: "mode".into(), value: "ctf".into() },
             ],
-        );
-        let props: Vec<_> = s.game_properties.unwrap().into_iter().map(|p| (p.key, p.value)).collect();
+        )
+        .unwrap();
+        let props: Vec<_> = s.game_properties.clone().unwrap().into_iter().map(|p| (p.key, p.value)).collect();
         assert_eq!(props, vec![("map".into(), "nuke".into()), ("mode".into(), "ctf".into())]);
+
+        let property = |i: usize| GameProperty { key: format!("k{i}"), value: "v".into() };
+        let fourteen: Vec<_> = (0..14).map(property).collect();
+        merge_properties(&mut s, &fourteen).unwrap();
+        assert_eq!(s.game_properties.as_ref().map(Vec::len), Some(16));
+        let before = s.clone();
+        let error = merge_properties(&mut s, &[property(0), property(14)]).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidRequestException);
+        assert!(error.message.contains("GameProperties") && error.message.contains("17"), "{}", error.message);
+        assert_eq!(s, before, "a refused update changes nothing");
+        merge_properties(&mut s, &[property(0), property(13)]).unwrap();
     }
 }

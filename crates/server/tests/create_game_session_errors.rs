@@ -160,6 +160,9 @@ async fn an_anywhere_fleet_needs_one_of_its_own_locations() {
 
     let err = failure(create(&client, &compute.fleet_id).location("custom-elsewhere").send().await);
     assert_failure(&err, "InvalidRequestException", &["custom-elsewhere", &compute.fleet_id]);
+    // The home Region is one of the fleet's locations, but an Anywhere fleet hosts nothing there.
+    let err = failure(create(&client, &compute.fleet_id).location(REGION).send().await);
+    assert_failure(&err, "InvalidRequestException", &[REGION, "home Region", &compute.fleet_id]);
     h.stop().await;
 }
 
@@ -236,8 +239,11 @@ async fn a_creator_limit_policy_refuses_sessions_beyond_its_count_in_the_window(
     }
     let err = failure(create(&client, &compute.fleet_id).creator_id("ana").send().await);
     assert_failure(&err, "LimitExceededException", &["ana", "600 seconds"]);
-    // Another creator, or none, is not held back by ana's count.
+    // Another creator is not held back by ana's count.
     create(&client, &compute.fleet_id).creator_id("ben").send().await.expect("another creator");
+    // With a policy, a request must name its creator.
+    let err = failure(create(&client, &compute.fleet_id).send().await);
+    assert_failure(&err, "InvalidRequestException", &["CreatorId", &compute.fleet_id]);
     // Ten minutes after ana's first session, one slot of her window is free again.
     h.clock.advance(Duration::from_secs(8 * 60 + 1));
     create(&client, &compute.fleet_id).creator_id("ana").send().await.expect("the window moved on");

@@ -5,7 +5,7 @@
 use openlift_core::records::GameSessionRecord;
 use openlift_core::{alias, fleet, game_session, ids, search};
 use openlift_model::{
-    ApiError, CreateGameSessionInput, CreateGameSessionOutput, DescribeGameSessionDetailsInput,
+    ApiError, ComputeType, CreateGameSessionInput, CreateGameSessionOutput, DescribeGameSessionDetailsInput,
     DescribeGameSessionDetailsOutput, DescribeGameSessionsInput, DescribeGameSessionsOutput, ErrorCode, FleetStatus,
     GameSession, GameSessionDetail, GameSessionStatus, GameSessionStatusReason, ProtectionPolicy,
     SearchGameSessionsInput, SearchGameSessionsOutput, TerminateGameSessionInput, TerminateGameSessionOutput,
@@ -43,9 +43,11 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     if fleet.attributes.status != Some(FleetStatus::Active) {
         return Err(ApiError::new(ErrorCode::InvalidFleetStatusException, format!("Fleet {fleet_id} is not ACTIVE.")));
     }
-    let location = match &input.location {
-        Some(location) => location.clone(),
-        None => {
+    let anywhere = fleet.attributes.compute_type == Some(ComputeType::Anywhere);
+    let location = match (&input.location, fleet::home_region(&fleet)) {
+        (Some(location), _) => location.clone(),
+        (None, Some(home)) if !anywhere => home.to_owned(),
+        (None, _) => {
             return Err(ApiError::invalid_request(format!(
                 "Location is required for the Anywhere fleet {fleet_id}: name one of its custom locations."
             )));
@@ -54,6 +56,16 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     if !fleet::has_location(&fleet, &location) {
         return Err(ApiError::invalid_request(format!("Fleet {fleet_id} has no location {location}.")));
     }
+    if anywhere && Some(location.as_str()) == fleet::home_region(&fleet) {
+        return Err(ApiError::invalid_request(format!(
+            "Location {location} is the home Region of the Anywhere fleet {fleet_id}, which hosts game sessions only in its custom locations."
+        )));
+    }
+    let creator_limit = game_session::creator_limit(
+        &fleet_id,
+        fleet.attributes.resource_creation_limit_policy.as_ref(),
+        input.creator_id.as_deref(),
+    )?;
     let id_string = game_session::id_string(&input);
     let id = game_session::game_session_arn(&app.scope.region, &fleet_id, &location, &id_string);
     let digest = game_session::request_digest(&fleet_id, &location, &input);
@@ -66,17 +78,15 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     if let Some(existing) = repeated_request(app, token, &digest).await? {
         return Ok(CreateGameSessionOutput { game_session: Some(existing) });
     }
-    let _creator_guard = match &input.creator_id {
-        Some(creator) => {
+    let _creator_guard = match (&input.creator_id, creator_limit) {
+        (Some(creator), Some((limit, window))) => {
             let guard = app.locks.lock(&format!("creator|{fleet_id}|{creator}")).await;
-            let (limit, window) =
-                game_session::creator_window(fleet.attributes.resource_creation_limit_policy.as_ref());
             let since = app.now().minus(window);
             let recent = app.store.count_game_sessions_by_creator(&fleet_id, creator, since).await.map_err(internal)?;
             game_session::check_creator_limit(creator, recent, limit, window)?;
             Some(guard)
         }
-        None => None,
+        _ => None,
     };
     let fleet_arn = fleet.attributes.fleet_arn.clone().unwrap_or_default();
     let protection = fleet.attributes.new_game_session_protection_policy.unwrap_or(ProtectionPolicy::NoProtection);
@@ -287,7 +297,7 @@ pub async fn update(app: &App, input: UpdateGameSessionInput) -> Result<UpdateGa
             s.player_session_creation_policy = Some(policy);
         }
         if let Some(properties) = &input.game_properties {
-            game_session::merge_properties(s, properties);
+            game_session::merge_properties(s, properties)?;
         }
         if let Some(protection) = input.protection_policy {
             record.protection_policy = protection;
