@@ -117,7 +117,7 @@ pub async fn update_session(
 
 /// [`update_session`] starting from `known`, the session as the caller last saw it
 /// committed: the store is read only if it has changed since.
-async fn update_known_session(
+pub async fn update_known_session(
     app: &App,
     game_session_id: &str,
     mut known: Option<Versioned<GameSessionRecord>>,
@@ -148,21 +148,25 @@ async fn update_known_session(
 /// FORCE_TERMINATE needs the GameLift Agent: on an Anywhere compute that never had one
 /// connected, a forced termination of a session still running is an
 /// `InvalidRequestException`, as on AWS (`control-plane-api.md` 7.9). An unknown or ended
-/// session is left to the termination itself to report.
-pub async fn check_force_terminable(app: &App, game_session_id: &str) -> Result<(), ApiError> {
+/// session is left to the termination itself to report. Returns the session as read, for
+/// the termination to start from ([`update_known_session`]).
+pub async fn check_force_terminable(
+    app: &App,
+    game_session_id: &str,
+) -> Result<Option<Versioned<GameSessionRecord>>, ApiError> {
     let Some(record) = app.store.get_game_session(game_session_id).await.map_err(internal)? else {
-        return Ok(());
+        return Ok(None);
     };
     let session = &record.value.game_session;
     let (Some(fleet_id), Some(compute)) = (session.fleet_id.as_deref(), session.compute_name.as_deref()) else {
-        return Ok(());
+        return Ok(Some(record));
     };
     if game_session::is_ended(session) {
-        return Ok(());
+        return Ok(Some(record));
     }
     let compute_record = app.store.get_compute(fleet_id, compute).await.map_err(internal)?;
     if compute_record.is_some_and(|c| c.agent) {
-        return Ok(());
+        return Ok(Some(record));
     }
     Err(ApiError::invalid_request(format!(
         "TerminationMode FORCE_TERMINATE needs the GameLift Agent, which compute {compute} of fleet {fleet_id} does not \

@@ -44,7 +44,8 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
         return Err(ApiError::new(ErrorCode::InvalidFleetStatusException, format!("Fleet {fleet_id} is not ACTIVE.")));
     }
     let anywhere = fleet.attributes.compute_type == Some(ComputeType::Anywhere);
-    let location = match (&input.location, fleet::home_region(&fleet)) {
+    let home = fleet::home_region(&fleet);
+    let location = match (&input.location, home) {
         (Some(location), _) => location.clone(),
         (None, Some(home)) if !anywhere => home.to_owned(),
         (None, _) => {
@@ -56,7 +57,7 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     if !fleet::has_location(&fleet, &location) {
         return Err(ApiError::invalid_request(format!("Fleet {fleet_id} has no location {location}.")));
     }
-    if anywhere && Some(location.as_str()) == fleet::home_region(&fleet) {
+    if anywhere && Some(location.as_str()) == home {
         return Err(ApiError::invalid_request(format!(
             "Location {location} is the home Region of the Anywhere fleet {fleet_id}, which hosts game sessions only in its custom locations."
         )));
@@ -315,10 +316,11 @@ pub async fn terminate(app: &App, input: TerminateGameSessionInput) -> Result<Te
         TerminationMode::TriggerOnProcessTerminate => GameSessionStatusReason::TriggeredOnProcessTerminate,
         TerminationMode::ForceTerminate => GameSessionStatusReason::ForceTerminated,
     };
-    if input.termination_mode == TerminationMode::ForceTerminate {
-        sessions::check_force_terminable(app, &input.game_session_id).await?;
-    }
-    let record = sessions::update_session(app, &input.game_session_id, |record| {
+    let known = match input.termination_mode {
+        TerminationMode::ForceTerminate => sessions::check_force_terminable(app, &input.game_session_id).await?,
+        TerminationMode::TriggerOnProcessTerminate => None,
+    };
+    let record = sessions::update_known_session(app, &input.game_session_id, known, |record| {
         game_session::begin_termination(&mut record.game_session, reason)
     })
     .await?;

@@ -407,7 +407,7 @@ impl Registry {
 
     /// Sends `push` as [`push`](Self::push) does and, if it went out or was queued, keeps
     /// `committed` as the game session last pushed to the process.
-    pub(super) fn deliver(
+    fn deliver(
         &self,
         process_id: &str,
         push: &Push,
