@@ -25,8 +25,25 @@ use openlift_store::{StoreError, Versioned};
 
 use crate::app::{App, internal};
 
-/// Runs `op` on `input`, returning the encoded output.
+/// Runs `op` on `input`, returning the encoded output, or an error the operation declares.
 pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, ApiError> {
+    run(app, op, input).await.map_err(|error| declared(op, error))
+}
+
+/// `error` as the client may receive it from `op`. A GameLift exception that `op` does not
+/// declare (a `ConflictException` from a busy game session's retries, say, which
+/// TerminateGameSession does not declare) becomes an `InvalidRequestException` with the same
+/// message, so that SDKs generated from the model still parse it as one of the operation's
+/// errors. Framework errors are not the model's to declare and pass unchanged.
+fn declared(op: Operation, error: ApiError) -> ApiError {
+    if error.code.namespace() != ErrorCode::InvalidRequestException.namespace() || op.errors().contains(&error.code) {
+        return error;
+    }
+    tracing::warn!(operation = op.name(), code = %error.code, "answering an undeclared error as InvalidRequestException");
+    ApiError::invalid_request(error.message)
+}
+
+async fn run(app: &App, op: Operation, input: Value) -> Result<Value, ApiError> {
     use Operation as O;
     match op {
         O::CreateLocation => call(app, input, locations::create).await,
@@ -277,5 +294,27 @@ pub async fn update_fleet(
 pub async fn record_event(app: &App, fleet_id: &str, event: FleetEvent) {
     if let Err(error) = update_fleet(app, fleet_id, |_| Ok(vec![event.clone()])).await {
         tracing::warn!(fleet_id = %fleet_id, message = %error.message, "could not record a fleet event");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_undeclared_exception_is_answered_as_invalid_request_with_its_message() {
+        let busy = "Game session gsess-1 is being changed by other requests; retry.";
+        let answered = declared(Operation::TerminateGameSession, ApiError::conflict(busy));
+        assert_eq!(answered, ApiError::invalid_request(busy));
+    }
+
+    #[test]
+    fn declared_exceptions_and_framework_errors_pass_unchanged() {
+        let conflict = ApiError::conflict("busy");
+        assert_eq!(declared(Operation::UpdateGameSession, conflict.clone()), conflict);
+        let internal = ApiError::internal();
+        assert_eq!(declared(Operation::TerminateGameSession, internal.clone()), internal);
+        let malformed = ApiError::serialization("GameSessionId must be a string");
+        assert_eq!(declared(Operation::TerminateGameSession, malformed.clone()), malformed);
     }
 }
