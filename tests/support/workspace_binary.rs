@@ -22,15 +22,18 @@ fn describes_the_test_package(name: &OsStr) -> bool {
     SET_FOR_TESTS.iter().any(|prefix| name.starts_with(prefix))
 }
 
-/// Builds `package` into the test binary's own target directory and profile
-/// (`<target>/<profile>/`) and returns the path of its binary `name`. After a build of the
-/// workspace this finds nothing to do.
-pub async fn workspace_binary(package: &str, name: &str) -> PathBuf {
+/// Builds the workspace into the test binary's own target directory and profile
+/// (`<target>/<profile>/`) and returns the path of its binary `name`.
+///
+/// It builds what `scripts/test` builds (`--workspace --all-targets`), so after that build
+/// it finds nothing to do. Building one package (`-p`) would resolve that package's features
+/// alone, and compile some fifty dependencies a second time with another feature set.
+pub async fn workspace_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("<target>/<profile>/deps");
     let target_dir = profile_dir.parent().expect("<target>");
     let mut build = tokio::process::Command::new(env!("CARGO"));
-    build.args(["build", "--quiet", "-p", package]).env("CARGO_TARGET_DIR", target_dir);
+    build.args(["build", "--quiet", "--workspace", "--all-targets"]).env("CARGO_TARGET_DIR", target_dir);
     for (variable, _) in std::env::vars_os().filter(|(variable, _)| describes_the_test_package(variable)) {
         build.env_remove(variable);
     }
@@ -38,6 +41,6 @@ pub async fn workspace_binary(package: &str, name: &str) -> PathBuf {
         build.arg("--release");
     }
     let status = build.status().await.expect("cargo runs");
-    assert!(status.success(), "building {package} failed");
+    assert!(status.success(), "building the workspace for {name} failed");
     profile_dir.join(name)
 }

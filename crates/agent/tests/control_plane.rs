@@ -237,7 +237,7 @@ struct Stage {
 
 impl Stage {
     async fn new(count: i32) -> Self {
-        let game = workspace_binary("openlift-sample-game", "openlift-sample-game").await;
+        let game = workspace_binary("openlift-sample-game").await;
         let data = tempfile::tempdir().unwrap();
         let plane = ControlPlane::start(data.path(), None).await;
         let client = plane.client();
@@ -378,7 +378,7 @@ fn game_pids(logs: &Path) -> Vec<i32> {
 
 #[tokio::test]
 async fn a_killed_agent_impairs_its_compute_and_a_restarted_one_makes_it_active_again() {
-    let openlift = workspace_binary("openlift", "openlift").await;
+    let openlift = workspace_binary("openlift").await;
     let Stage { _data, plane, client, ws, fleet_id, .. } = Stage::new(2).await;
     let game_logs = ws.path().join("game-logs");
 

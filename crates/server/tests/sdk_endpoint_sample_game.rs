@@ -21,7 +21,7 @@ use workspace_binary::workspace_binary;
 
 #[tokio::test]
 async fn the_sample_game_is_placed_refuses_an_unknown_player_and_exits_on_terminate() {
-    let binary = workspace_binary("openlift-sample-game", "openlift-sample-game").await;
+    let binary = workspace_binary("openlift-sample-game").await;
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
     let logs = tempfile::tempdir().unwrap();
