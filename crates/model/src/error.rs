@@ -125,9 +125,9 @@ impl ErrorCode {
         }
     }
 
-    /// The namespace prefixed to `__type`: GameLift's for modelled exceptions,
-    /// the AWS framework's for errors raised before an operation runs.
-    pub fn namespace(self) -> &'static str {
+    /// Whether the code is one of GameLift's modelled exceptions, which operations
+    /// declare; the others are the AWS framework's, raised before an operation runs.
+    pub fn is_modelled(self) -> bool {
         match self {
             ErrorCode::InvalidRequestException
             | ErrorCode::NotFoundException
@@ -144,7 +144,7 @@ impl ErrorCode {
             | ErrorCode::NotReadyException
             | ErrorCode::TaggingFailedException
             | ErrorCode::OutOfCapacityException
-            | ErrorCode::InternalServiceException => "com.amazonaws.gamelift",
+            | ErrorCode::InternalServiceException => true,
             ErrorCode::UnknownOperationException
             | ErrorCode::SerializationException
             | ErrorCode::ThrottlingException
@@ -153,8 +153,14 @@ impl ErrorCode {
             | ErrorCode::IncompleteSignatureException
             | ErrorCode::UnrecognizedClientException
             | ErrorCode::InvalidSignatureException
-            | ErrorCode::ExpiredTokenException => "com.amazon.coral.service",
+            | ErrorCode::ExpiredTokenException => false,
         }
+    }
+
+    /// The namespace prefixed to `__type`: GameLift's for modelled exceptions,
+    /// the AWS framework's for the others.
+    pub fn namespace(self) -> &'static str {
+        if self.is_modelled() { "com.amazonaws.gamelift" } else { "com.amazon.coral.service" }
     }
 
     /// The full `__type` value, `namespace#Code`.

@@ -288,7 +288,7 @@ pub async fn sweep(app: &App) -> Result<(), ApiError> {
         let timeout = match timeouts.get(&fleet_id) {
             Some(timeout) => *timeout,
             None => {
-                let fleet = crate::api::load_fleet(app, &fleet_id, ErrorCode::NotFoundException).await;
+                let fleet = crate::api::load_fleet(app, &fleet_id).await;
                 let timeout = fleet
                     .ok()
                     .and_then(|f| f.value.runtime_configuration)

@@ -4,24 +4,19 @@
 use openlift_core::{alias, ids, tags};
 use openlift_model::{
     Alias, ApiError, CreateAliasInput, CreateAliasOutput, DeleteAliasInput, DescribeAliasInput, DescribeAliasOutput,
-    ErrorCode, ListAliasesInput, ListAliasesOutput, ResolveAliasInput, ResolveAliasOutput, RoutingStrategy,
-    UpdateAliasInput, UpdateAliasOutput,
+    ListAliasesInput, ListAliasesOutput, ResolveAliasInput, ResolveAliasOutput, RoutingStrategy, UpdateAliasInput,
+    UpdateAliasOutput,
 };
 use openlift_store::{AliasFilter, StoreError, Versioned};
 
 use crate::api::load_fleet;
 use crate::app::{App, MAX_PAGE, internal};
 
-/// Checks a routing strategy and that a SIMPLE one points at a live fleet; `if_missing`
-/// is the error for an unknown fleet (CreateAlias declares no `NotFoundException`).
-async fn checked_strategy(
-    app: &App,
-    strategy: RoutingStrategy,
-    if_missing: ErrorCode,
-) -> Result<RoutingStrategy, ApiError> {
+/// Checks a routing strategy and that a SIMPLE one points at a live fleet.
+async fn checked_strategy(app: &App, strategy: RoutingStrategy) -> Result<RoutingStrategy, ApiError> {
     let strategy = alias::routing_strategy(strategy)?;
     if let Some(fleet_id) = &strategy.fleet_id {
-        load_fleet(app, fleet_id, if_missing).await?;
+        load_fleet(app, fleet_id).await?;
     }
     Ok(strategy)
 }
@@ -35,7 +30,7 @@ async fn existing(app: &App, alias_id_or_arn: &str) -> Result<Versioned<Alias>, 
 /// Creates an alias.
 pub async fn create(app: &App, input: CreateAliasInput) -> Result<CreateAliasOutput, ApiError> {
     let tags = tags::merge(&[], input.tags.as_deref().unwrap_or_default())?;
-    let strategy = checked_strategy(app, input.routing_strategy, ErrorCode::InvalidRequestException).await?;
+    let strategy = checked_strategy(app, input.routing_strategy).await?;
     let id = ids::new_alias_id();
     let now = app.now();
     let alias = Alias {
@@ -81,7 +76,7 @@ pub async fn list(app: &App, input: ListAliasesInput) -> Result<ListAliasesOutpu
 /// Changes an alias's name, description or routing; `LastUpdatedTime` moves.
 pub async fn update(app: &App, input: UpdateAliasInput) -> Result<UpdateAliasOutput, ApiError> {
     let strategy = match input.routing_strategy {
-        Some(s) => Some(checked_strategy(app, s, ErrorCode::NotFoundException).await?),
+        Some(s) => Some(checked_strategy(app, s).await?),
         None => None,
     };
     for _ in 0..crate::app::CAS_ATTEMPTS {

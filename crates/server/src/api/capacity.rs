@@ -22,8 +22,7 @@ use openlift_core::records::Fleet;
 use openlift_model::{
     ApiError, DescribeFleetCapacityInput, DescribeFleetCapacityOutput, DescribeFleetLocationCapacityInput,
     DescribeFleetLocationCapacityOutput, DescribeFleetLocationUtilizationInput, DescribeFleetLocationUtilizationOutput,
-    DescribeFleetUtilizationInput, DescribeFleetUtilizationOutput, EC2InstanceCounts, ErrorCode, FleetCapacity,
-    FleetUtilization,
+    DescribeFleetUtilizationInput, DescribeFleetUtilizationOutput, EC2InstanceCounts, FleetCapacity, FleetUtilization,
 };
 use openlift_store::PageRequest;
 
@@ -36,7 +35,7 @@ fn count(n: usize) -> Option<i32> {
 
 /// The fleet and location a per-location call names.
 async fn fleet_location(app: &App, fleet_id: &str, location: &str) -> Result<Fleet, ApiError> {
-    let fleet = load_fleet(app, fleet_id, ErrorCode::NotFoundException).await?.value;
+    let fleet = load_fleet(app, fleet_id).await?.value;
     if !fleet::has_location(&fleet, location) {
         return Err(ApiError::invalid_request(format!("Fleet {} has no location {location}.", fleet.id())));
     }

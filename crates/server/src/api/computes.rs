@@ -10,8 +10,8 @@ use openlift_core::records::{AuthToken, ComputeRecord};
 use openlift_core::{fleet, ids};
 use openlift_model::{
     ApiError, Compute, ComputeStatus, ComputeType, DeregisterComputeInput, DeregisterComputeOutput,
-    DescribeComputeInput, DescribeComputeOutput, ErrorCode, GetComputeAuthTokenInput, GetComputeAuthTokenOutput,
-    ListComputeInput, ListComputeInputStatus, ListComputeOutput, RegisterComputeInput, RegisterComputeOutput,
+    DescribeComputeInput, DescribeComputeOutput, GetComputeAuthTokenInput, GetComputeAuthTokenOutput, ListComputeInput,
+    ListComputeInputStatus, ListComputeOutput, RegisterComputeInput, RegisterComputeOutput,
 };
 use openlift_store::StoreError;
 
@@ -24,7 +24,7 @@ pub const AUTH_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_s
 /// Registers a compute in one of an Anywhere fleet's custom locations.
 pub async fn register(app: &App, input: RegisterComputeInput) -> Result<RegisterComputeOutput, ApiError> {
     // RegisterCompute declares no NotFoundException: an unknown fleet is an invalid request.
-    let fleet = load_fleet(app, &input.fleet_id, ErrorCode::InvalidRequestException).await?.value;
+    let fleet = load_fleet(app, &input.fleet_id).await?.value;
     let fleet_id = fleet.id().to_owned();
     if fleet.attributes.compute_type != Some(ComputeType::Anywhere) {
         return Err(ApiError::invalid_request(format!("Fleet {fleet_id} is not an Anywhere fleet.")));
@@ -71,7 +71,7 @@ pub async fn register(app: &App, input: RegisterComputeInput) -> Result<Register
 }
 
 async fn existing_compute(app: &App, fleet_id_or_arn: &str, compute: &str) -> Result<ComputeRecord, ApiError> {
-    let fleet = load_fleet(app, fleet_id_or_arn, ErrorCode::NotFoundException).await?.value;
+    let fleet = load_fleet(app, fleet_id_or_arn).await?.value;
     let name = ids::id_from_id_or_arn(compute);
     let record = app.store.get_compute(fleet.id(), name).await.map_err(internal)?;
     record.ok_or_else(|| ApiError::not_found(format!("Compute {name} not found in fleet {}.", fleet.id())))
@@ -114,7 +114,7 @@ pub async fn describe(app: &App, input: DescribeComputeInput) -> Result<Describe
 /// short (even empty) and still have a `NextToken`.
 pub async fn list(app: &App, input: ListComputeInput) -> Result<ListComputeOutput, ApiError> {
     // ListCompute declares no NotFoundException: an unknown fleet is an invalid request.
-    let fleet = load_fleet(app, &input.fleet_id, ErrorCode::InvalidRequestException).await?.value;
+    let fleet = load_fleet(app, &input.fleet_id).await?.value;
     if input.container_group_definition_name.is_some() {
         return Ok(ListComputeOutput { compute_list: Some(Vec::new()), next_token: None });
     }

@@ -9,8 +9,8 @@ use openlift_core::fleet;
 use openlift_core::records::Fleet;
 use openlift_model::{
     ApiError, CreateFleetLocationsInput, CreateFleetLocationsOutput, DeleteFleetLocationsInput,
-    DeleteFleetLocationsOutput, DescribeFleetLocationAttributesInput, DescribeFleetLocationAttributesOutput, ErrorCode,
-    EventCode, FleetStatus, LocationAttributes, LocationState,
+    DeleteFleetLocationsOutput, DescribeFleetLocationAttributesInput, DescribeFleetLocationAttributesOutput, EventCode,
+    FleetStatus, LocationAttributes, LocationState,
 };
 use openlift_store::PageRequest;
 
@@ -116,7 +116,7 @@ pub async fn describe(
     app: &App,
     input: DescribeFleetLocationAttributesInput,
 ) -> Result<DescribeFleetLocationAttributesOutput, ApiError> {
-    let fleet = load_fleet(app, &input.fleet_id, ErrorCode::NotFoundException).await?.value;
+    let fleet = load_fleet(app, &input.fleet_id).await?.value;
     let attributes =
         |state: &LocationState| LocationAttributes { location_state: Some(state.clone()), ..Default::default() };
     let listed: Vec<LocationAttributes> = match &input.locations {

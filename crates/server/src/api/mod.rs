@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use openlift_core::ids;
 use openlift_core::records::{Fleet, FleetEvent};
-use openlift_model::{ApiError, ErrorCode, Operation, Shape, Value};
+use openlift_model::{ApiError, Operation, Shape, Value};
 use openlift_store::{StoreError, Versioned};
 
 use crate::app::{App, internal};
@@ -36,10 +36,10 @@ pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, A
 /// message, so that SDKs generated from the model still parse it as one of the operation's
 /// errors. Framework errors are not the model's to declare and pass unchanged.
 fn declared(op: Operation, error: ApiError) -> ApiError {
-    if error.code.namespace() != ErrorCode::InvalidRequestException.namespace() || op.errors().contains(&error.code) {
+    if !error.code.is_modelled() || op.errors().contains(&error.code) {
         return error;
     }
-    tracing::warn!(operation = op.name(), code = %error.code, "answering an undeclared error as InvalidRequestException");
+    tracing::debug!(operation = op.name(), code = %error.code, "answering an undeclared error as InvalidRequestException");
     ApiError::invalid_request(error.message)
 }
 
@@ -237,30 +237,30 @@ pub fn fleet_not_found(fleet_id: &str) -> ApiError {
     ApiError::not_found(format!("Fleet {fleet_id} not found."))
 }
 
-/// The fleet with this ID or ARN unless absent or deleted, in which case the error
-/// has code `if_missing` (operations that declare no `NotFoundException` use
-/// `InvalidRequestException`).
-pub async fn load_fleet(app: &App, fleet_id_or_arn: &str, if_missing: ErrorCode) -> Result<Versioned<Fleet>, ApiError> {
+/// The fleet with this ID or ARN, or [`fleet_not_found`] if it is absent or deleted (which
+/// [`dispatch`] answers as `InvalidRequestException` where the operation declares no
+/// `NotFoundException`).
+pub async fn load_fleet(app: &App, fleet_id_or_arn: &str) -> Result<Versioned<Fleet>, ApiError> {
     let id = ids::id_from_id_or_arn(fleet_id_or_arn);
     match app.store.get_fleet(id).await.map_err(internal)? {
         Some(fleet) if !openlift_core::fleet::is_deleted(&fleet.value) => Ok(fleet),
-        _ => Err(ApiError::new(if_missing, format!("Fleet {id} not found."))),
+        _ => Err(fleet_not_found(id)),
     }
 }
 
 /// [`load_fleet`] through the node's fleet cache (see [`crate::fleet_cache`] for when a
 /// change becomes visible), for hot paths that only read the fleet.
-pub async fn cached_fleet(app: &App, fleet_id_or_arn: &str, if_missing: ErrorCode) -> Result<Arc<Fleet>, ApiError> {
+pub async fn cached_fleet(app: &App, fleet_id_or_arn: &str) -> Result<Arc<Fleet>, ApiError> {
     let id = ids::id_from_id_or_arn(fleet_id_or_arn);
     let fleet = match app.fleets.fresh(id) {
         Some(fleet) => fleet,
         None => match app.store.get_fleet(id).await.map_err(internal)? {
             Some(found) => app.fleets.put(found.value, found.version),
-            None => return Err(ApiError::new(if_missing, format!("Fleet {id} not found."))),
+            None => return Err(fleet_not_found(id)),
         },
     };
     if openlift_core::fleet::is_deleted(&fleet) {
-        return Err(ApiError::new(if_missing, format!("Fleet {id} not found.")));
+        return Err(fleet_not_found(id));
     }
     Ok(fleet)
 }
@@ -274,8 +274,7 @@ pub async fn update_fleet(
 ) -> Result<Fleet, ApiError> {
     let _guard = app.locks.lock(&format!("fleet|{}", ids::id_from_id_or_arn(fleet_id_or_arn))).await;
     for _ in 0..crate::app::CAS_ATTEMPTS {
-        let Versioned { value: mut fleet, version } =
-            load_fleet(app, fleet_id_or_arn, ErrorCode::NotFoundException).await?;
+        let Versioned { value: mut fleet, version } = load_fleet(app, fleet_id_or_arn).await?;
         let events = change(&mut fleet)?;
         match app.store.update_fleet(&fleet, version, &events).await {
             Ok(version) => {
