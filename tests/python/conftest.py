@@ -259,10 +259,11 @@ def send(
     service: str = "gamelift",
     path: str = "/",
     method: str = "POST",
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str | None] | None = None,
     after_sign=None,
 ) -> Raw:
-    """Sends one request signed with botocore's own SigV4 signer (or unsigned)."""
+    """Sends one request signed with botocore's own SigV4 signer (or unsigned); a header
+    given as `None` is left out."""
     if isinstance(body, dict):
         body = json.dumps(body)
     if isinstance(body, str):
@@ -271,6 +272,7 @@ def send(
     if target is not None:
         hdrs["X-Amz-Target"] = target
     hdrs.update(headers or {})
+    hdrs = {name: value for name, value in hdrs.items() if value is not None}
     request = botocore.awsrequest.AWSRequest(method=method, url=server.endpoint + path, data=body, headers=hdrs)
     if sign:
         ak, sk = server.credentials()

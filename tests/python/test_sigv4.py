@@ -149,3 +149,30 @@ def test_scope_date_must_match_x_amz_date(server):
 
     raw = send(server, "GameLift.ListAliases", after_sign=shift_scope_date)
     assert (raw.status, raw.code) == (400, "InvalidSignatureException")
+
+
+def test_a_target_left_out_of_the_signature_cannot_retarget_a_request(server, gl, fleet):
+    """A request signed without X-Amz-Target, sent as DeleteFleet, is refused and logged."""
+
+    def retarget(headers, body):
+        headers["X-Amz-Target"] = "GameLift.DeleteFleet"
+        return body
+
+    raw = send(server, None, {"FleetId": fleet["FleetId"]}, after_sign=retarget)
+    assert (raw.status, raw.code) == (400, "IncompleteSignatureException")
+    assert "'x-amz-target' must be a 'SignedHeader'" in raw.message
+    attributes = gl.describe_fleet_attributes(FleetIds=[fleet["FleetId"]])["FleetAttributes"]
+    assert attributes[0]["Status"] == "ACTIVE"
+    access_key, _ = server.credentials()
+    refusals = [line for line in server.log.splitlines() if "x-amz-target" in line and "request refused" in line]
+    assert refusals and access_key in refusals[-1], server.log[-2000:]
+
+
+def test_a_content_type_left_out_of_the_signature_is_refused(server):
+    def add_content_type(headers, body):
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        return body
+
+    raw = send(server, "GameLift.ListAliases", headers={"Content-Type": None}, after_sign=add_content_type)
+    assert (raw.status, raw.code) == (400, "IncompleteSignatureException")
+    assert "'content-type'" in raw.message

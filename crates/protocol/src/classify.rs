@@ -21,7 +21,8 @@
 //!   whether the name is one of the model's operations is decided by the caller, which
 //!   answers [`unknown_operation`] when it is not.
 //! * `Content-Type` is not checked: SDKs always send the right one, and botocore adds a
-//!   charset to it in some versions.
+//!   charset to it in some versions. Like `X-Amz-Target` and `smithy-protocol`, it must be
+//!   signed ([`crate::sigv4::ROUTING_HEADERS`]).
 
 use http::{HeaderMap, Method, Uri};
 use openlift_model::{ApiError, ErrorCode, Value};

@@ -1,5 +1,6 @@
 //! The verifier against the official `aws-sigv4` signer, and every refusal of section 9.3.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
@@ -25,10 +26,12 @@ struct Signing<'a> {
     service: &'a str,
     time: SystemTime,
     token: Option<&'a str>,
+    /// Headers left out of the signature, besides `aws-sigv4`'s own exclusions.
+    unsigned: &'a [&'static str],
 }
 
 fn default_signing() -> Signing<'static> {
-    Signing { region: REGION, service: "gamelift", time: now(), token: None }
+    Signing { region: REGION, service: "gamelift", time: now(), token: None, unsigned: &[] }
 }
 
 /// Signs a botocore-like request with `aws-sigv4` and returns it as the server sees it.
@@ -49,7 +52,7 @@ fn signed(path_and_query: &str, extra: &[(&str, &str)], body: &[u8], s: &Signing
         .region(s.region)
         .name(s.service)
         .time(s.time)
-        .settings(SigningSettings::default())
+        .settings(settings(s.unsigned))
         .build()
         .unwrap()
         .into();
@@ -58,6 +61,13 @@ fn signed(path_and_query: &str, extra: &[(&str, &str)], body: &[u8], s: &Signing
     let (instructions, _) = sign(signable, &params).unwrap().into_parts();
     instructions.apply_to_request_http1x(&mut request);
     request.into_parts().0
+}
+
+fn settings(unsigned: &[&'static str]) -> SigningSettings {
+    let mut settings = SigningSettings::default();
+    let excluded = settings.excluded_headers.get_or_insert_with(Vec::new);
+    excluded.extend(unsigned.iter().map(|&name| Cow::Borrowed(name)));
+    settings
 }
 
 fn store() -> HashMap<String, Credential> {
@@ -108,6 +118,40 @@ fn tampering_with_body_header_path_or_signature_is_an_invalid_signature() {
     let (code, message) = check(&forged, BODY, &store()).unwrap_err();
     assert_eq!(code, ErrorCode::InvalidSignatureException);
     assert!(message.starts_with("The request signature we calculated does not match"));
+}
+
+#[test]
+fn a_request_whose_target_or_content_type_is_unsigned_is_an_incomplete_signature() {
+    let untargeted = signed("/", &[], BODY, &Signing { unsigned: &["x-amz-target"], ..default_signing() });
+    assert!(!untargeted.headers["authorization"].to_str().unwrap().contains("x-amz-target"));
+    let mut retargeted = untargeted.clone();
+    retargeted.headers.insert("x-amz-target", HeaderValue::from_static("GameLift.DeleteFleet"));
+    for parts in [&untargeted, &retargeted] {
+        let (code, message) = check(parts, BODY, &store()).unwrap_err();
+        assert_eq!(code, ErrorCode::IncompleteSignatureException);
+        assert!(message.contains("'x-amz-target' must be a 'SignedHeader'"), "{message}");
+    }
+
+    let untyped = signed("/", &[], BODY, &Signing { unsigned: &["content-type"], ..default_signing() });
+    let (code, message) = check(&untyped, BODY, &store()).unwrap_err();
+    assert_eq!(code, ErrorCode::IncompleteSignatureException);
+    assert!(message.contains("'content-type'"), "{message}");
+
+    let cbor = signed(
+        "/service/GameLift/operation/DescribeFleetCapacity",
+        &[("smithy-protocol", "rpc-v2-cbor")],
+        BODY,
+        &Signing { unsigned: &["smithy-protocol"], ..default_signing() },
+    );
+    let (code, _) = check(&cbor, BODY, &store()).unwrap_err();
+    assert_eq!(code, ErrorCode::IncompleteSignatureException);
+    let signed_cbor = signed(
+        "/service/GameLift/operation/DescribeFleetCapacity",
+        &[("smithy-protocol", "rpc-v2-cbor")],
+        BODY,
+        &default_signing(),
+    );
+    assert_eq!(check(&signed_cbor, BODY, &store()), Ok(AKID.to_owned()));
 }
 
 #[test]

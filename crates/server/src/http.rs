@@ -27,6 +27,13 @@ const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The SigV4 signing name of GameLift.
 const SERVICE: &str = "gamelift";
 
+/// The access key ID a request's `Authorization` header names, verified or not, so that
+/// refusals are logged with who asked.
+fn claimed_access_key(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    sigv4::parse_authorization(value).ok().map(|auth| auth.access_key_id)
+}
+
 /// The router: every method and path reaches [`handle`], which answers in protocol.
 pub fn router(app: Arc<App>) -> Router {
     Router::new().fallback(handle).with_state(app)
@@ -42,7 +49,15 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
     let hint = classify::protocol_hint(&parts.uri, &parts.headers);
-    let span = tracing::info_span!("request", request_id = %request_id, operation = tracing::field::Empty);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        access_key_id = tracing::field::Empty,
+        operation = tracing::field::Empty
+    );
+    if let Some(claimed) = claimed_access_key(&parts.headers) {
+        span.record("access_key_id", claimed.as_str());
+    }
     let outcome = async {
         let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| {
             ApiError::serialization(format!("Request body is unreadable or larger than {MAX_BODY_BYTES} bytes."))

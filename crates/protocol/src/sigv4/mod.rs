@@ -2,8 +2,8 @@
 //!
 //! [`verify`] checks, in this order: an `Authorization` header is present
 //! (`MissingAuthenticationTokenException`); it parses, the request has an `X-Amz-Date`
-//! (or, failing that, a `Date`) header, and both `host` and that date header are signed
-//! (`IncompleteSignatureException`); the request time is within ±15 minutes of `now`,
+//! (or, failing that, a `Date`) header, and `host`, that date header and every
+//! [`ROUTING_HEADERS`] header the request carries are signed (`IncompleteSignatureException`); the request time is within ±15 minutes of `now`,
 //! and the scope names the expected region and service and the request's own day
 //! (`InvalidSignatureException`); the access key is known (`UnrecognizedClientException`);
 //! the session token matches the key's (`UnrecognizedClientException`) and has not
@@ -17,6 +17,10 @@
 //!   received, so a signed request's body cannot be swapped (`UNSIGNED-PAYLOAD` is refused).
 //! * The date header that is used must be signed; `host` may come from the URI
 //!   authority when an HTTP/2 request has no `Host` header.
+//! * The headers that choose the operation and how the body is read (`X-Amz-Target`,
+//!   `smithy-protocol`, `Content-Type`) must be signed when present, so that a captured
+//!   request cannot be replayed as another operation. botocore and `aws-sigv4` sign every
+//!   header but a few hop-by-hop and tracing ones, so real clients always do.
 //!
 //! The building blocks ([`canonical_query_string`], [`signing_key`], [`string_to_sign`],
 //! [`signature`], [`signature_matches`], [`parse_amz_date`], [`check_skew`]) are public
@@ -116,6 +120,11 @@ impl CredentialStore for HashMap<String, Credential> {
     }
 }
 
+/// Headers that must be signed when a request carries them: they name the operation
+/// (`x-amz-target` for awsJson 1.1, `smithy-protocol` with the signed path for RPC v2 CBOR)
+/// or how its body is decoded.
+pub const ROUTING_HEADERS: [&str; 3] = ["x-amz-target", "smithy-protocol", "content-type"];
+
 /// The message AWS JSON services answer a signature mismatch with.
 pub const MISMATCH_MESSAGE: &str = "The request signature we calculated does not match the signature you provided. \
      Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
@@ -154,6 +163,9 @@ pub fn verify(
     }
     if !auth.signs(date_header) {
         return Err(incomplete(format!("'{date_header}' must be a 'SignedHeader' in the AWS Authorization.")));
+    }
+    if let Some(unsigned) = ROUTING_HEADERS.into_iter().find(|&name| headers.contains_key(name) && !auth.signs(name)) {
+        return Err(incomplete(format!("'{unsigned}' must be a 'SignedHeader' in the AWS Authorization.")));
     }
 
     check_skew(request_time, now)?;
