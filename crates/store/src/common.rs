@@ -192,10 +192,10 @@ impl Listing {
     pub(crate) fn game_sessions(filter: &GameSessionFilter, after: i64, limit: usize, marker: char) -> Self {
         let text = |column, value: &Option<String>| value.clone().map(|v| (column, Param::Text(v)));
         let conditions = [
-            text("fleet_id =", &filter.fleet_id),
-            text("location =", &filter.location),
-            text("status =", &filter.status),
-            filter.created_before.map(|t| ("creation_time <", Param::Int(t.as_millis()))),
+            text("fleet_id = {}", &filter.fleet_id),
+            text("location = {}", &filter.location),
+            text("status = {}", &filter.status),
+            filter.created_before.map(|t| ("creation_time < {}", Param::Int(t.as_millis()))),
         ];
         Self::build("game_sessions", conditions.into_iter().flatten(), after, limit, marker)
     }
@@ -204,15 +204,20 @@ impl Listing {
     pub(crate) fn player_sessions(filter: &PlayerSessionFilter, after: i64, limit: usize, marker: char) -> Self {
         let text = |column, value: &Option<String>| value.clone().map(|v| (column, Param::Text(v)));
         let conditions = [
-            text("game_session_id =", &filter.game_session_id),
-            text("player_id =", &filter.player_id),
-            text("status =", &filter.status),
-            filter.created_before.map(|t| ("creation_time <", Param::Int(t.as_millis()))),
+            text("game_session_id = {}", &filter.game_session_id),
+            text("player_id = {}", &filter.player_id),
+            text("status = {}", &filter.status),
+            filter.created_before.map(|t| ("creation_time < {}", Param::Int(t.as_millis()))),
+            text(
+                "game_session_id IN (SELECT game_session_id FROM game_sessions WHERE fleet_id = {})",
+                &filter.fleet_id,
+            ),
         ];
         Self::build("player_sessions", conditions.into_iter().flatten(), after, limit, marker)
     }
 
-    /// `SELECT seq, doc FROM table WHERE seq > after AND <conditions> ORDER BY seq LIMIT n`.
+    /// `SELECT seq, doc FROM table WHERE seq > after AND <conditions> ORDER BY seq LIMIT n`;
+    /// each condition's `{}` becomes its value's placeholder.
     fn build(
         table: &str,
         conditions: impl Iterator<Item = (&'static str, Param)>,
@@ -224,7 +229,8 @@ impl Listing {
         let mut params = vec![Param::Int(after)];
         for (condition, value) in conditions {
             params.push(value);
-            sql.push_str(&format!(" AND {condition} {marker}{}", params.len()));
+            sql.push_str(" AND ");
+            sql.push_str(&condition.replacen("{}", &format!("{marker}{}", params.len()), 1));
         }
         params.push(Param::Int(fetch_limit(limit)));
         sql.push_str(&format!(" ORDER BY seq LIMIT {marker}{}", params.len()));

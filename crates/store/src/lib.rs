@@ -130,6 +130,8 @@ pub struct PlayerSessionFilter {
     pub status: Option<String>,
     /// Only player sessions created strictly before this time (e.g. `RESERVED` past the 60 s timeout).
     pub created_before: Option<Timestamp>,
+    /// Only player sessions of this fleet's game sessions (what a game server may see).
+    pub fleet_id: Option<String>,
 }
 
 /// The control plane's durable state, in domain terms.

@@ -12,7 +12,7 @@ mod game_sessions;
 mod locations;
 mod player_sessions;
 
-pub(crate) use player_sessions::describe as describe_player_sessions;
+pub(crate) use player_sessions::describe_in as describe_player_sessions_in;
 mod tags;
 
 use std::future::Future;

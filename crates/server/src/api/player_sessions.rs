@@ -27,6 +27,18 @@ pub async fn create_many(app: &App, input: CreatePlayerSessionsInput) -> Result<
 
 /// Player sessions by ID, by game session (optionally by status) or by player.
 pub async fn describe(app: &App, input: DescribePlayerSessionsInput) -> Result<DescribePlayerSessionsOutput, ApiError> {
+    describe_in(app, input, None).await
+}
+
+/// [`describe`] as a game server of fleet `fleet_id` sees it (`None`: the control plane,
+/// which sees every fleet): listings by game session or player hold only the fleet's player
+/// sessions, and their `NextToken`s page only that view. A player session named by ID is
+/// returned whatever its fleet; the caller checks it.
+pub(crate) async fn describe_in(
+    app: &App,
+    input: DescribePlayerSessionsInput,
+    fleet_id: Option<&str>,
+) -> Result<DescribePlayerSessionsOutput, ApiError> {
     let given =
         [&input.player_session_id, &input.game_session_id, &input.player_id].iter().filter(|v| v.is_some()).count();
     if given != 1 {
@@ -56,13 +68,17 @@ pub async fn describe(app: &App, input: DescribePlayerSessionsInput) -> Result<D
         player_id: input.player_id.clone(),
         status,
         created_before: None,
+        fleet_id: fleet_id.map(str::to_owned),
     };
-    let scope = format!(
+    let mut scope = format!(
         "DescribePlayerSessions|{}|{}|{}",
         filter.game_session_id.as_deref().unwrap_or_default(),
         filter.player_id.as_deref().unwrap_or_default(),
         filter.status.as_deref().unwrap_or_default()
     );
+    if let Some(fleet_id) = fleet_id {
+        scope.push_str(&format!("|fleet {fleet_id}"));
+    }
     let page = app.page_request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
     let found = app.store.list_player_sessions(&filter, page).await.map_err(internal)?;
     let next_token = app.next_token(&scope, &found);

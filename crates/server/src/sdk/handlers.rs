@@ -42,7 +42,8 @@ pub(super) fn handle(
     }
 }
 
-fn failure(error: ProcessError) -> Failure {
+/// The SDK status and message of a registry refusal.
+pub(super) fn failure(error: ProcessError) -> Failure {
     match error {
         ProcessError::Unknown(_) => Failure::not_found(error.to_string()),
         ProcessError::Ended(_) | ProcessError::Terminating(_) | ProcessError::UnknownGameSession(_) => {

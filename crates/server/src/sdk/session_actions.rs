@@ -2,16 +2,19 @@
 //! (`server-sdk-protocol.md` section 3): ActivateGameSession, AcceptPlayerSession,
 //! RemovePlayerSession, UpdatePlayerSessionCreationPolicy and DescribePlayerSessions.
 //!
-//! A process may act only on the game session bound to it. Times in player sessions are
-//! epoch milliseconds, as the SDKs read them (section 7).
+//! A process may act only on the game session bound to it, and reads only its own fleet's
+//! player sessions: by game session only its own session's, by player only those in its
+//! fleet's game sessions, and by ID one of another fleet is `NotFound` as an unknown one is.
+//! Times in player sessions are epoch milliseconds, as the SDKs read them (section 7).
 
 use openlift_model::{
     ApiError, DescribePlayerSessionsInput, ErrorCode, PlayerSession, PlayerSessionCreationPolicy, PlayerSessionStatus,
 };
 use serde_json::{Map, Value, json};
 
-use super::handlers::Caller;
+use super::handlers::{self, Caller};
 use super::messages::{Failure, Fields, integer, required_string, string};
+use super::registry::ProcessError;
 use crate::app::App;
 use crate::{api, players, sessions};
 
@@ -91,6 +94,12 @@ async fn creation_policy(app: &App, caller: Caller<'_>, body: &Map<String, Value
 }
 
 async fn describe(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
+    let fleet_id = app
+        .sdk
+        .processes
+        .get(caller.process_id)
+        .map(|info| info.fleet_id)
+        .ok_or_else(|| handlers::failure(ProcessError::Unknown(caller.process_id.into())))?;
     let game_session_id = string(body, "GameSessionId")?;
     if game_session_id.is_some() {
         hosted(app, caller, body)?;
@@ -104,8 +113,20 @@ async fn describe(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> R
         limit,
         next_token: string(body, "NextToken")?.map(str::to_owned),
     };
-    let output = api::describe_player_sessions(app, input).await.map_err(failure)?;
-    let sessions: Vec<Value> = output.player_sessions.unwrap_or_default().iter().map(sdk_player_session).collect();
+    let player_session_id = input.player_session_id.clone();
+    let output = api::describe_player_sessions_in(app, input, Some(&fleet_id)).await.map_err(failure)?;
+    let players = output.player_sessions.unwrap_or_default();
+    if let Some(id) = player_session_id {
+        let foreign = players.iter().find(|p| p.fleet_id.as_deref() != Some(fleet_id.as_str()));
+        if let Some(foreign) = foreign {
+            tracing::warn!(process_id = %caller.process_id, fleet_id = %fleet_id, player_session_id = %id,
+                owner_fleet_id = ?foreign.fleet_id, "sdk read of another fleet's player session refused");
+        }
+        if players.is_empty() || foreign.is_some() {
+            return Err(Failure::not_found(format!("Player session {id} not found.")));
+        }
+    }
+    let sessions: Vec<Value> = players.iter().map(sdk_player_session).collect();
     let mut fields = Fields::new();
     fields.insert("NextToken".into(), output.next_token.map_or(Value::Null, Value::String));
     fields.insert("PlayerSessions".into(), Value::Array(sessions));

@@ -25,6 +25,7 @@ fn filter(
         player_id: player.map(str::to_owned),
         status: status.map(str::to_owned),
         created_before: before.map(Timestamp::from_millis),
+        fleet_id: None,
     }
 }
 
@@ -70,6 +71,18 @@ pub async fn player_sessions(backend: &Backend) {
     assert_eq!(ids(list(filter(Some("gs-1"), Some("alice"), None, None), None, 10).await.items), ["ps-0", "ps-2"]);
     assert_eq!(ids(list(filter(None, None, Some("RESERVED"), Some(300)), None, 10).await.items), ["ps-0", "ps-1"]);
     assert!(list(filter(Some("gs-9"), None, None, None), None, 10).await.items.is_empty());
+    let gs3 = game_session("gs-3", "fleet-2", "us-west-2", None, 1);
+    store.create_game_session(&gs3).await.unwrap();
+    store.add_player_sessions(&with_players(&gs3, 1), 1, &[player("ps-4", "gs-3", "alice", 500)]).await.unwrap();
+    let in_fleet = |fleet: &str| PlayerSessionFilter {
+        fleet_id: Some(fleet.to_owned()),
+        ..filter(None, Some("alice"), None, None)
+    };
+    assert_eq!(ids(list(in_fleet("fleet-1"), None, 10).await.items), ["ps-0", "ps-2", "ps-3"]);
+    assert_eq!(ids(list(in_fleet("fleet-2"), None, 10).await.items), ["ps-4"]);
+    let fleet_1_first = list(in_fleet("fleet-1"), None, 2).await;
+    assert_eq!(ids(list(in_fleet("fleet-1"), fleet_1_first.next, 2).await.items), ["ps-3"], "pages stay in the fleet");
+    assert!(list(in_fleet("fleet-9"), None, 10).await.items.is_empty());
 
     let accepted = with_status(&batch1[0], PlayerSessionStatus::Active, None);
     store.update_player_session(&accepted, None).await.unwrap();
