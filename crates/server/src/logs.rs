@@ -2,8 +2,9 @@
 //! server process, kept 14 days, downloadable as one zip archive through a time-limited URL
 //! that openlift serves itself.
 //!
-//! The host agent uploads a process's files when the process ends ([`ingest`]); they are
-//! stored as a zip in the store, so every control-plane node can serve them and they
+//! The host agent uploads a process's files when the process ends ([`ingest`]), once, and
+//! only the agent of the compute the store recorded for the process; they are stored as a
+//! zip in the store, so every control-plane node can serve them and they
 //! survive restarts. GetGameSessionLogUrl ([`url`]) finds the session's process and signs a
 //! download URL on this server: `/openlift/logs/<process ID>?token=…`, where the token
 //! carries its expiry and an HMAC over both (the `NextToken` signer with its own scope),
@@ -18,6 +19,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use openlift_core::records::ProcessLogs;
 use openlift_model::{ApiError, ErrorCode, GetGameSessionLogUrlInput, GetGameSessionLogUrlOutput, Timestamp};
+
+use openlift_store::StoreError;
 
 use crate::app::{App, internal};
 
@@ -47,9 +50,32 @@ pub struct LogFile {
     pub content: Vec<u8>,
 }
 
-/// Stores the log files of process `process_id` of fleet `fleet_id` as one zip archive,
-/// replacing an earlier upload for the same process.
-pub async fn ingest(app: &App, fleet_id: &str, process_id: &str, files: Vec<LogFile>) -> Result<(), ApiError> {
+/// Stores the log files of process `process_id` as one zip archive, uploaded by the agent
+/// of compute `compute_name` of fleet `fleet_id`. Only the agent of the compute that ran
+/// the process, as the store recorded it when the process became ready, may upload its
+/// logs, and only once; every refusal is logged with the uploader.
+pub async fn ingest(
+    app: &App,
+    fleet_id: &str,
+    compute_name: &str,
+    process_id: &str,
+    files: Vec<LogFile>,
+) -> Result<(), ApiError> {
+    let host = app.store.process_host(process_id).await.map_err(internal)?;
+    if host.as_ref().is_none_or(|h| h.fleet_id != fleet_id || h.compute_name != compute_name) {
+        let (ran_in, ran_on) = host.map(|h| (h.fleet_id, h.compute_name)).unzip();
+        tracing::warn!(
+            process_id,
+            fleet_id,
+            compute = compute_name,
+            ?ran_in,
+            ?ran_on,
+            "log upload refused: the process did not run on the uploader's compute"
+        );
+        return Err(ApiError::invalid_request(format!(
+            "Server process {process_id} did not run on compute {compute_name} of fleet {fleet_id}."
+        )));
+    }
     let total: usize = files.iter().map(|f| f.content.len()).sum();
     if total > MAX_LOG_BYTES {
         return Err(ApiError::new(
@@ -63,7 +89,14 @@ pub async fn ingest(app: &App, fleet_id: &str, process_id: &str, files: Vec<LogF
     })?;
     let logs =
         ProcessLogs { process_id: process_id.to_owned(), fleet_id: fleet_id.to_owned(), stored_at: app.now(), archive };
-    app.store.put_process_logs(&logs).await.map_err(internal)
+    match app.store.put_process_logs(&logs).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::AlreadyExists) => {
+            tracing::warn!(process_id, fleet_id, compute = compute_name, "log upload refused: already uploaded");
+            Err(ApiError::invalid_request(format!("The logs of server process {process_id} are already stored.")))
+        }
+        Err(e) => Err(internal(e)),
+    }
 }
 
 /// A zip archive of `files`, deflated. Names are made relative (no leading `/`, no `..`)
@@ -97,7 +130,7 @@ fn scope(process_id: &str) -> String {
 }
 
 /// GetGameSessionLogUrl: a download URL for the logs of the process that hosted the
-/// session; `NotFoundException` when the session is unknown or no logs are stored for it
+/// session, if they were uploaded for the session's fleet; `NotFoundException` when the session is unknown or no logs are stored for it
 /// (its process has not ended yet, ran without an agent, or the logs are past retention).
 pub async fn url(app: &App, input: GetGameSessionLogUrlInput) -> Result<GetGameSessionLogUrlOutput, ApiError> {
     let id = &input.game_session_id;
@@ -111,6 +144,11 @@ pub async fn url(app: &App, input: GetGameSessionLogUrlInput) -> Result<GetGameS
     let no_logs = || ApiError::not_found(format!("No logs are stored for game session {id}."));
     let process_id = record.process_id.ok_or_else(no_logs)?;
     let stored = app.store.get_process_logs(&process_id).await.map_err(internal)?.ok_or_else(no_logs)?;
+    if record.game_session.fleet_id.as_deref() != Some(stored.fleet_id.as_str()) {
+        tracing::warn!(game_session_id = %id, process_id = %process_id, logs_fleet_id = %stored.fleet_id,
+            "stored logs of another fleet not served");
+        return Err(no_logs());
+    }
     if stored.stored_at.plus(RETENTION) <= app.now() {
         return Err(no_logs());
     }

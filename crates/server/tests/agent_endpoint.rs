@@ -179,3 +179,47 @@ async fn a_restarted_control_plane_expects_back_the_agents_it_had() {
     assert!(!h.app.agents.is_impaired(&compute.fleet_id, "box-1"));
     h.stop().await;
 }
+
+#[tokio::test]
+async fn only_the_agent_of_the_compute_that_ran_a_process_uploads_its_logs_once_across_a_restart() {
+    let mut h = Harness::start().await;
+    let compute = h.fleet_with_compute("box-1").await;
+    let other_fleet = h.fleet_with_compute("box-2").await;
+    let mut game = connect(&h, &cpp_query(&compute, "p-1", &compute.token), Transport::Plain).await;
+    let ready = json!({"Action": "ActivateServerProcess", "RequestId": "a1", "SdkVersion": "5.4.0", "SdkLanguage": "Cpp",
+        "Port": 7777});
+    assert_eq!(call(&mut game, ready).await["StatusCode"], 200);
+    let created = h.create_game_session(&compute, 2).send().await.expect("CreateGameSession");
+    let game_session_id = created.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned();
+    drop(game);
+
+    h.restart().await;
+    let upload = |request_id: &str, process_id: &str, content: &str| {
+        json!({"Action": "UploadProcessLogs", "RequestId": request_id, "ProcessId": process_id,
+            "Files": [{"Name": "stdout.log", "Content": STANDARD.encode(content)}]})
+    };
+    let token = h.token(&other_fleet.fleet_id, "box-2").await;
+    let mut intruder = connect(&h, &agent_query(&other_fleet, &token), Transport::Plain).await;
+    for (request_id, process_id) in [("u1", "p-1"), ("u2", "never-existed")] {
+        let (answer, _) = agent_call(&mut intruder, upload(request_id, process_id, "forged")).await;
+        assert_eq!(answer["StatusCode"], 400, "{answer}");
+        let message = answer["ErrorMessage"].as_str().unwrap();
+        assert!(message.contains(&format!("Server process {process_id} did not run on compute box-2")), "{message}");
+    }
+    assert!(h.app.store.get_process_logs("p-1").await.unwrap().is_none(), "nothing was stored");
+
+    let token = h.token(&compute.fleet_id, "box-1").await;
+    let mut owner = connect(&h, &agent_query(&compute, &token), Transport::Plain).await;
+    assert_eq!(agent_call(&mut owner, upload("u3", "p-1", "last words\n")).await.0["StatusCode"], 200);
+    let (again, _) = agent_call(&mut owner, upload("u4", "p-1", "replaced")).await;
+    assert_eq!(again["StatusCode"], 400, "logs are uploaded once: {again}");
+
+    let stored = h.app.store.get_process_logs("p-1").await.unwrap().expect("the owner's logs");
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(stored.archive)).expect("a zip archive");
+    let mut content = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name("stdout.log").unwrap(), &mut content).unwrap();
+    assert_eq!(content, "last words\n");
+    let url = h.gamelift.get_game_session_log_url().game_session_id(&game_session_id).send().await;
+    assert!(url.expect("GetGameSessionLogUrl").pre_signed_url().is_some());
+    h.stop().await;
+}

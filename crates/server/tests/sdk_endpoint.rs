@@ -407,9 +407,9 @@ async fn logs_of_an_ended_session_download_from_a_url_that_expires_and_are_kept_
         LogFile { name: "/local/game/logs/server.log".into(), content: b"match started\nmatch over\n".to_vec() },
         LogFile { name: "stdout.log".into(), content: vec![b'x'; 10_000] },
     ];
-    logs::ingest(&h.app, &compute.fleet_id, &game.process_id, files).await.expect("ingest");
+    logs::ingest(&h.app, &compute.fleet_id, &compute.name, &game.process_id, files).await.expect("ingest");
     let too_big = vec![LogFile { name: "huge.log".into(), content: vec![0; logs::MAX_LOG_BYTES + 1] }];
-    let refused = logs::ingest(&h.app, &compute.fleet_id, &game.process_id, too_big).await.unwrap_err();
+    let refused = logs::ingest(&h.app, &compute.fleet_id, &compute.name, &game.process_id, too_big).await.unwrap_err();
     assert_eq!(refused.code.as_str(), "LimitExceededException");
 
     let url = h.gamelift.get_game_session_log_url().game_session_id(&game_session_id).send().await.unwrap();

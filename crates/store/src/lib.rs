@@ -134,6 +134,15 @@ pub struct PlayerSessionFilter {
     pub fleet_id: Option<String>,
 }
 
+/// Where a server process ran: the only compute whose agent may upload its logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessHost {
+    /// The process's fleet.
+    pub fleet_id: String,
+    /// The compute it ran on.
+    pub compute_name: String,
+}
+
 /// The control plane's durable state, in domain terms.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -274,18 +283,23 @@ pub trait Store: Send + Sync + 'static {
     /// with their player sessions (30-day retention); returns how many game sessions went.
     async fn purge_game_sessions(&self, ended_before: Timestamp) -> Result<usize, StoreError>;
 
-    /// Stores the log archive of a server process, replacing any earlier one.
+    /// Stores the log archive of a server process, once: `AlreadyExists` if its logs are
+    /// stored already.
     async fn put_process_logs(&self, logs: &ProcessLogs) -> Result<(), StoreError>;
     /// The log archive of a server process.
     async fn get_process_logs(&self, process_id: &str) -> Result<Option<ProcessLogs>, StoreError>;
-    /// Deletes the log archives stored before `stored_before` (14-day retention); returns
-    /// how many went.
+    /// Deletes the log archives stored before `stored_before` (14-day retention), and which
+    /// compute ran the processes that ended before it; returns how many archives went.
     async fn purge_process_logs(&self, stored_before: Timestamp) -> Result<usize, StoreError>;
 
-    /// Records a ready server process, replacing an earlier record of it.
+    /// Records a ready server process, replacing an earlier record of it. The first record
+    /// of a process ID also fixes which compute ran it ([`Store::process_host`]).
     async fn put_server_process(&self, process: &ServerProcessRecord) -> Result<(), StoreError>;
-    /// Forgets a server process that ended (absent ones are ignored).
-    async fn delete_server_process(&self, process_id: &str) -> Result<(), StoreError>;
+    /// Forgets a server process that ended at `ended_at` (absent ones are ignored); which
+    /// compute ran it is kept for the logs' retention after that.
+    async fn delete_server_process(&self, process_id: &str, ended_at: Timestamp) -> Result<(), StoreError>;
+    /// The fleet and compute that ran server process `process_id`, if it ever became ready.
+    async fn process_host(&self, process_id: &str) -> Result<Option<ProcessHost>, StoreError>;
     /// Every recorded server process, in process ID order.
     async fn list_server_processes(&self) -> Result<Vec<ServerProcessRecord>, StoreError>;
 }

@@ -13,7 +13,8 @@
 //!   `INTERRUPTED`. The event code is recorded as a fleet event (except
 //!   `SERVER_PROCESS_TERMINATED_UNHEALTHY`, which the service recorded when it decided).
 //! * `UploadProcessLogs {ProcessId, Files: [{Name, Content (base64)}]}` hands the files to
-//!   [`crate::logs::ingest`].
+//!   [`crate::logs::ingest`], which accepts them once, from the agent of the compute the
+//!   store recorded for the process.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -172,9 +173,6 @@ async fn runtime_configuration(app: &App, caller: Caller<'_>) -> Result<Fields, 
 
 async fn upload_logs(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
     let process_id = required_string(body, "ProcessId")?;
-    if app.sdk.processes.get(process_id).is_some() && own_process(app, caller, process_id).is_none() {
-        return Err(Failure::bad_request(format!("Server process {process_id} does not run on this compute.")));
-    }
     let items: &[Value] = match field(body, "Files") {
         None => &[],
         Some(Value::Array(items)) => items,
@@ -189,10 +187,12 @@ async fn upload_logs(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -
             .map_err(|_| Failure::bad_request(format!("The Content of {name} is not base64.")))?;
         files.push(LogFile { name, content });
     }
-    crate::logs::ingest(app, caller.fleet_id, process_id, files).await.map_err(|error| match error.code {
-        openlift_model::ErrorCode::InternalServiceException => Failure::internal(),
-        _ => Failure::bad_request(error.message),
-    })?;
+    crate::logs::ingest(app, caller.fleet_id, caller.compute_name, process_id, files).await.map_err(
+        |error| match error.code {
+            openlift_model::ErrorCode::InternalServiceException => Failure::internal(),
+            _ => Failure::bad_request(error.message),
+        },
+    )?;
     Ok(Fields::new())
 }
 

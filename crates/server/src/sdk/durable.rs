@@ -39,7 +39,7 @@ pub(crate) async fn remember(app: &App, process_id: &str) -> Result<(), StoreErr
 
 /// Forgets a process that ended.
 pub(crate) async fn forget(app: &App, info: &ProcessInfo) {
-    if let Err(error) = app.store.delete_server_process(&info.process_id).await {
+    if let Err(error) = app.store.delete_server_process(&info.process_id, app.now()).await {
         tracing::warn!(process_id = %info.process_id, %error, "could not forget an ended server process");
     }
 }
@@ -87,7 +87,7 @@ pub async fn restore(app: &App) -> Result<usize, StoreError> {
                 let slot = slots.remove(&record.process_id);
                 app.sdk.processes.restore(record, endpoint.clone(), slot, now);
             }
-            None => app.store.delete_server_process(&record.process_id).await?,
+            None => app.store.delete_server_process(&record.process_id, now).await?,
         }
     }
     tracing::info!(processes = count, "restored the ready server processes; waiting for their SDKs to reconnect");

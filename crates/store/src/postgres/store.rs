@@ -15,7 +15,8 @@ use crate::common::{
     event_rows, fetch_limit, from_doc, page_of, random_secret, to_doc,
 };
 use crate::{
-    AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, Store, StoreError, Versioned,
+    AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, ProcessHost, Store,
+    StoreError, Versioned,
 };
 
 /// `(cursor, document)` rows of a listing.
@@ -344,10 +345,9 @@ impl Store for PostgresStore {
     }
 
     async fn put_process_logs(&self, logs: &ProcessLogs) -> Result<(), StoreError> {
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO process_logs (process_id, fleet_id, stored_at, archive) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (process_id) DO UPDATE SET fleet_id = EXCLUDED.fleet_id, stored_at = EXCLUDED.stored_at, \
-             archive = EXCLUDED.archive",
+             ON CONFLICT (process_id) DO NOTHING",
         )
         .bind(&logs.process_id)
         .bind(&logs.fleet_id)
@@ -356,7 +356,7 @@ impl Store for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(())
+        if inserted.rows_affected() == 0 { Err(StoreError::AlreadyExists) } else { Ok(()) }
     }
 
     async fn get_process_logs(&self, process_id: &str) -> Result<Option<ProcessLogs>, StoreError> {
@@ -375,6 +375,11 @@ impl Store for PostgresStore {
     }
 
     async fn purge_process_logs(&self, stored_before: Timestamp) -> Result<usize, StoreError> {
+        sqlx::query("DELETE FROM process_hosts WHERE ended_at < $1")
+            .bind(stored_before.as_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         let done = sqlx::query("DELETE FROM process_logs WHERE stored_at < $1")
             .bind(stored_before.as_millis())
             .execute(&self.pool)
@@ -384,25 +389,53 @@ impl Store for PostgresStore {
     }
 
     async fn put_server_process(&self, process: &ServerProcessRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO process_hosts (process_id, fleet_id, compute_name) VALUES ($1, $2, $3) \
+             ON CONFLICT (process_id) DO NOTHING",
+        )
+        .bind(&process.process_id)
+        .bind(&process.fleet_id)
+        .bind(&process.compute_name)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         sqlx::query(
             "INSERT INTO server_processes (process_id, doc) VALUES ($1, $2) \
              ON CONFLICT (process_id) DO UPDATE SET doc = EXCLUDED.doc",
         )
         .bind(&process.process_id)
         .bind(to_doc(process)?)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        Ok(())
+        tx.commit().await.map_err(backend)
     }
 
-    async fn delete_server_process(&self, process_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM server_processes WHERE process_id = $1")
+    async fn delete_server_process(&self, process_id: &str, ended_at: Timestamp) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("UPDATE process_hosts SET ended_at = $1 WHERE process_id = $2 AND ended_at IS NULL")
+            .bind(ended_at.as_millis())
             .bind(process_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(())
+        sqlx::query("DELETE FROM server_processes WHERE process_id = $1")
+            .bind(process_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn process_host(&self, process_id: &str) -> Result<Option<ProcessHost>, StoreError> {
+        let row: Option<(String, String)> =
+            sqlx::query_as("SELECT fleet_id, compute_name FROM process_hosts WHERE process_id = $1")
+                .bind(process_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(row.map(|(fleet_id, compute_name)| ProcessHost { fleet_id, compute_name }))
     }
 
     async fn list_server_processes(&self) -> Result<Vec<ServerProcessRecord>, StoreError> {

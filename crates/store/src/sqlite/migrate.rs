@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "server_processes", include_str!("../../migrations/sqlite/0004_server_processes.sql")),
     (5, "partial_indexes", include_str!("../../migrations/portable/0005_partial_indexes.sql")),
     (6, "idempotency_tokens", include_str!("../../migrations/sqlite/0006_idempotency_tokens.sql")),
+    (7, "process_hosts", include_str!("../../migrations/portable/0007_process_hosts.sql")),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.

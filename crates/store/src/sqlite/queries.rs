@@ -7,7 +7,7 @@ use openlift_model::{Tag, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::common::{AliasRow, EventRow, FleetRow, backend, fetch_limit};
-use crate::{StoreError, Versioned};
+use crate::{ProcessHost, StoreError, Versioned};
 
 /// `(cursor, document)` rows of a listing.
 pub(super) type Rows = Vec<(i64, String)>;
@@ -368,12 +368,20 @@ pub(super) fn untag_resource(conn: &Connection, arn: &str, keys: Option<&[String
 pub(super) fn put_process_logs(conn: &Connection, logs: &ProcessLogs) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO process_logs (process_id, fleet_id, stored_at, archive) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (process_id) DO UPDATE SET fleet_id = excluded.fleet_id, stored_at = excluded.stored_at, \
-         archive = excluded.archive",
+         ON CONFLICT (process_id) DO NOTHING",
         params![logs.process_id, logs.fleet_id, logs.stored_at.as_millis(), logs.archive],
     )
-    .map_err(backend)?;
-    Ok(())
+    .map_err(backend)
+    .and_then(|inserted| if inserted == 0 { Err(StoreError::AlreadyExists) } else { Ok(()) })
+}
+
+/// Which fleet and compute ran a process.
+pub(super) fn process_host(conn: &Connection, process_id: &str) -> Result<Option<ProcessHost>, StoreError> {
+    conn.query_row("SELECT fleet_id, compute_name FROM process_hosts WHERE process_id = ?1", [process_id], |r| {
+        Ok(ProcessHost { fleet_id: r.get(0)?, compute_name: r.get(1)? })
+    })
+    .optional()
+    .map_err(backend)
 }
 
 /// A process's log archive.

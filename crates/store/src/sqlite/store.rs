@@ -15,7 +15,8 @@ use crate::common::{
     from_doc, page_of, random_secret, to_doc,
 };
 use crate::{
-    AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, Store, StoreError, Versioned,
+    AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, ProcessHost, Store,
+    StoreError, Versioned,
 };
 
 /// Decodes an optional versioned document.
@@ -318,15 +319,23 @@ impl Store for SqliteStore {
 
     async fn purge_process_logs(&self, stored_before: Timestamp) -> Result<usize, StoreError> {
         self.write(move |c| {
-            c.execute("DELETE FROM process_logs WHERE stored_at < ?1", [stored_before.as_millis()])
-                .map_err(crate::common::backend)
+            let cutoff = stored_before.as_millis();
+            c.execute("DELETE FROM process_hosts WHERE ended_at < ?1", [cutoff]).map_err(crate::common::backend)?;
+            c.execute("DELETE FROM process_logs WHERE stored_at < ?1", [cutoff]).map_err(crate::common::backend)
         })
         .await
     }
 
     async fn put_server_process(&self, process: &ServerProcessRecord) -> Result<(), StoreError> {
         let (id, doc) = (process.process_id.clone(), to_doc(process)?);
+        let (fleet_id, compute_name) = (process.fleet_id.clone(), process.compute_name.clone());
         self.write(move |c| {
+            c.execute(
+                "INSERT INTO process_hosts (process_id, fleet_id, compute_name) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (process_id) DO NOTHING",
+                [&id, &fleet_id, &compute_name],
+            )
+            .map_err(crate::common::backend)?;
             c.execute(
                 "INSERT INTO server_processes (process_id, doc) VALUES (?1, ?2) \
                  ON CONFLICT (process_id) DO UPDATE SET doc = excluded.doc",
@@ -338,14 +347,24 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_server_process(&self, process_id: &str) -> Result<(), StoreError> {
+    async fn delete_server_process(&self, process_id: &str, ended_at: Timestamp) -> Result<(), StoreError> {
         let id = process_id.to_owned();
         self.write(move |c| {
+            c.execute(
+                "UPDATE process_hosts SET ended_at = ?1 WHERE process_id = ?2 AND ended_at IS NULL",
+                rusqlite::params![ended_at.as_millis(), id],
+            )
+            .map_err(crate::common::backend)?;
             c.execute("DELETE FROM server_processes WHERE process_id = ?1", [&id])
                 .map(drop)
                 .map_err(crate::common::backend)
         })
         .await
+    }
+
+    async fn process_host(&self, process_id: &str) -> Result<Option<ProcessHost>, StoreError> {
+        let id = process_id.to_owned();
+        self.read(move |c| queries::process_host(c, &id)).await
     }
 
     async fn list_server_processes(&self) -> Result<Vec<ServerProcessRecord>, StoreError> {

@@ -1,7 +1,9 @@
-//! Ready server processes: record, replace, list in ID order, forget.
+//! Ready server processes: record, replace, list in ID order, forget; which compute ran
+//! each, kept after it ended until the logs' retention passes.
 
 use openlift_core::records::ServerProcessRecord;
 use openlift_model::Timestamp;
+use openlift_store::ProcessHost;
 
 use crate::support::Backend;
 
@@ -33,9 +35,22 @@ pub async fn server_processes(backend: &Backend) {
     store.put_server_process(&process("p-1", 7001)).await.unwrap();
     store.put_server_process(&process("p-2", 7002)).await.unwrap();
     assert_eq!(store.list_server_processes().await.unwrap(), vec![process("p-1", 7001), process("p-2", 7002)]);
-    store.delete_server_process("p-1").await.unwrap();
-    store.delete_server_process("p-unknown").await.unwrap();
+    store.delete_server_process("p-1", Timestamp::from_millis(5_000)).await.unwrap();
+    store.delete_server_process("p-unknown", Timestamp::from_millis(5_000)).await.unwrap();
     drop(store);
     let reopened = backend.open().await;
     assert_eq!(reopened.list_server_processes().await.unwrap(), vec![process("p-2", 7002)]);
+
+    let host = ProcessHost { fleet_id: "fleet-1".into(), compute_name: "host-1".into() };
+    assert_eq!(reopened.process_host("p-1").await.unwrap(), Some(host.clone()), "kept after the process ended");
+    assert_eq!(reopened.process_host("p-unknown").await.unwrap(), None);
+    let moved =
+        ServerProcessRecord { fleet_id: "fleet-2".into(), compute_name: "host-9".into(), ..process("p-2", 7003) };
+    reopened.put_server_process(&moved).await.unwrap();
+    assert_eq!(reopened.process_host("p-2").await.unwrap(), Some(host.clone()), "the first host stays");
+    reopened.purge_process_logs(Timestamp::from_millis(5_000)).await.unwrap();
+    assert!(reopened.process_host("p-1").await.unwrap().is_some(), "the cut-off is exclusive");
+    reopened.purge_process_logs(Timestamp::from_millis(5_001)).await.unwrap();
+    assert_eq!(reopened.process_host("p-1").await.unwrap(), None, "gone with the logs' retention");
+    assert_eq!(reopened.process_host("p-2").await.unwrap(), Some(host), "a running process keeps its host");
 }
