@@ -60,6 +60,11 @@ pub enum ErrorCode {
     InvalidSignatureException,
     /// Temporary credentials have expired.
     ExpiredTokenException,
+    /// The request body did not arrive in time (HTTP 408; the SDKs retry it).
+    RequestTimeoutException,
+    /// The request's header section is larger than openlift accepts (HTTP 431; openlift's
+    /// name, AWS documents none).
+    RequestHeaderFieldsTooLargeException,
 }
 
 impl ErrorCode {
@@ -91,13 +96,18 @@ impl ErrorCode {
             ErrorCode::UnrecognizedClientException => "UnrecognizedClientException",
             ErrorCode::InvalidSignatureException => "InvalidSignatureException",
             ErrorCode::ExpiredTokenException => "ExpiredTokenException",
+            ErrorCode::RequestTimeoutException => "RequestTimeoutException",
+            ErrorCode::RequestHeaderFieldsTooLargeException => "RequestHeaderFieldsTooLargeException",
         }
     }
 
-    /// The HTTP status: 500 for the one server fault, 400 for everything else.
+    /// The HTTP status: 500 for the one server fault, 408 and 431 for the two HTTP-layer
+    /// refusals, 400 for everything else.
     pub fn http_status(self) -> u16 {
         match self {
             ErrorCode::InternalServiceException => 500,
+            ErrorCode::RequestTimeoutException => 408,
+            ErrorCode::RequestHeaderFieldsTooLargeException => 431,
             ErrorCode::InvalidRequestException
             | ErrorCode::NotFoundException
             | ErrorCode::ConflictException
@@ -153,7 +163,9 @@ impl ErrorCode {
             | ErrorCode::IncompleteSignatureException
             | ErrorCode::UnrecognizedClientException
             | ErrorCode::InvalidSignatureException
-            | ErrorCode::ExpiredTokenException => false,
+            | ErrorCode::ExpiredTokenException
+            | ErrorCode::RequestTimeoutException
+            | ErrorCode::RequestHeaderFieldsTooLargeException => false,
         }
     }
 
@@ -227,6 +239,8 @@ mod tests {
         assert_eq!(ErrorCode::InternalServiceException.http_status(), 500);
         assert_eq!(ErrorCode::NotFoundException.http_status(), 400);
         assert_eq!(ErrorCode::InvalidSignatureException.http_status(), 400);
+        assert_eq!(ErrorCode::RequestTimeoutException.http_status(), 408);
+        assert_eq!(ErrorCode::RequestHeaderFieldsTooLargeException.http_status(), 431);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! correct their clock skew with it). RPC v2 responses also carry
 //! `smithy-protocol: rpc-v2-cbor`.
 //!
-//! Errors use the status of their code (400, or 500 for `InternalServiceException`)
+//! Errors use the status of their code (400; 500 for `InternalServiceException`, 408 and
+//! 431 for the HTTP layer's timeout and header limit)
 //! and the body `{"__type": "<namespace>#<Code>", "message": ..., "Message": ...}`:
 //! every SDK strips the namespace, `message` is what SDKs show, and `Message` fills
 //! the modelled member of GameLift's exception shapes. awsJson errors also carry
@@ -37,7 +38,7 @@ pub fn error(protocol: Protocol, err: &ApiError, request_id: &str) -> Response<V
         ("message".to_owned(), Value::String(err.message.clone())),
         ("Message".to_owned(), Value::String(err.message.clone())),
     ]);
-    // Every code's status is 400 or 500, both valid; the fallback is never taken.
+    // Every code's status is a valid one; the fallback is never taken.
     let status = StatusCode::from_u16(err.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = build(protocol, status, protocol.encode(&body), request_id);
     if protocol == Protocol::AwsJson11 {
