@@ -1,11 +1,14 @@
 """awsJson 1.1 wire behaviour: routing, framework errors, response shape (spec sections 2.1-2.6)."""
 
 import datetime
+import http.client
 import re
+import socket
+import time
 
 import pytest
 
-from conftest import send, unique
+from conftest import Server, assert_clean_stop, send, unique
 
 
 def test_success_carries_request_id_date_and_json_content_type(server):
@@ -118,3 +121,50 @@ def test_limit_below_one_fails_validation_on_the_server(server):
     assert (raw.status, raw.code) == (400, "InvalidRequestException")
     assert "at 'limit'" in raw.message
     assert "Member must have value greater than or equal to 1" in raw.message
+
+
+def test_connection_limits_and_body_timeout_come_from_the_serve_flags(tmp_path):
+    """--body-timeout and --max-connections-per-peer reach the listen port; /healthz needs no credentials."""
+    srv = Server(tmp_path / "data", args=["--body-timeout", "1s", "--max-connections-per-peer", "2"]).start()
+    try:
+        host, port = srv.host.rsplit(":", 1)
+        slow = socket.create_connection((host, int(port)), timeout=10)
+        slow.sendall(
+            b"POST / HTTP/1.1\r\nHost: " + srv.host.encode() + b"\r\nContent-Type: application/x-amz-json-1.1\r\n"
+            b"X-Amz-Target: GameLift.ListAliases\r\nContent-Length: 50\r\n\r\n{"
+        )
+        started = time.monotonic()
+        answer = b""
+        while chunk := slow.recv(4096):
+            answer += chunk
+        assert time.monotonic() - started >= 1
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert b"RequestTimeoutException" in answer, answer
+        slow.close()
+
+        held = [socket.create_connection((host, int(port)), timeout=10) for _ in range(2)]
+        health = http.client.HTTPConnection(host, int(port), timeout=10)
+        health.request("GET", "/healthz")
+        # Accepted and closed at once: the peer already holds its two connections.
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionResetError)):
+            health.getresponse()
+        health.close()
+        held.pop().close()
+        deadline = time.monotonic() + 10
+        while True:
+            health = http.client.HTTPConnection(host, int(port), timeout=10)
+            try:
+                health.request("GET", "/healthz")
+                response = health.getresponse()
+                status, body = response.status, response.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError):
+                # The server has not seen the close yet.
+                assert time.monotonic() < deadline
+            finally:
+                health.close()
+        assert (status, body) == (200, b'{"status":"ok"}')
+        for held_socket in held:
+            held_socket.close()
+    finally:
+        assert_clean_stop(srv)

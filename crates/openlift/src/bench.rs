@@ -86,6 +86,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         region: REGION.into(),
         database_url: args.database_url.clone(),
         credentials: vec![CredentialEntry { access_key_id: ACCESS_KEY_ID.into(), secret_access_key: SECRET.into() }],
+        // Every process and client connects from this host: one peer, thousands of connections.
+        max_connections: usize::MAX,
+        max_connections_per_peer: usize::MAX,
         ..Config::new(addr, data_dir.path().to_owned())
     };
     let shutdown = CancellationToken::new();

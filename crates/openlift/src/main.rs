@@ -84,6 +84,21 @@ struct ServeArgs {
     /// IMPAIRED and gets no new game sessions, e.g. 180, 90s, 3m [default: 3m].
     #[arg(long, env = "OPENLIFT_AGENT_HEARTBEAT_TIMEOUT", value_parser = config::parse_duration)]
     agent_heartbeat_timeout: Option<Duration>,
+    /// Connections open at once on the listen port; more are closed as they arrive
+    /// [default: 10000].
+    #[arg(long, env = "OPENLIFT_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Connections one peer IP address may hold open [default: 2500].
+    #[arg(long, env = "OPENLIFT_MAX_CONNECTIONS_PER_PEER")]
+    max_connections_per_peer: Option<usize>,
+    /// Connections of --max-connections kept for WebSocket upgrades (game servers, agents) and
+    /// GET /healthz, which API requests may not use [default: 100].
+    #[arg(long, env = "OPENLIFT_RESERVED_CONNECTIONS")]
+    reserved_connections: Option<usize>,
+    /// How long a request body may take to arrive after its headers before the request is
+    /// answered 408, e.g. 30, 10s [default: 30s].
+    #[arg(long, env = "OPENLIFT_BODY_TIMEOUT", value_parser = config::parse_duration)]
+    body_timeout: Option<Duration>,
     /// Access key ID of an accepted credential (with OPENLIFT_SECRET_ACCESS_KEY).
     #[arg(long, env = "OPENLIFT_ACCESS_KEY_ID", requires = "secret_access_key")]
     access_key_id: Option<String>,
@@ -123,7 +138,33 @@ impl ServeArgs {
                 .agent_heartbeat_timeout
                 .or(file.agent_heartbeat_timeout)
                 .unwrap_or(config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT),
+            max_connections: self.max_connections.or(file.max_connections).unwrap_or(config::DEFAULT_MAX_CONNECTIONS),
+            max_connections_per_peer: self
+                .max_connections_per_peer
+                .or(file.max_connections_per_peer)
+                .unwrap_or(config::DEFAULT_MAX_CONNECTIONS_PER_PEER),
+            reserved_connections: self
+                .reserved_connections
+                .or(file.reserved_connections)
+                .unwrap_or(config::DEFAULT_RESERVED_CONNECTIONS),
+            body_timeout: self.body_timeout.or(file.body_timeout).unwrap_or(config::DEFAULT_BODY_TIMEOUT),
         })
+    }
+}
+
+/// Raises the open-file limit to the hard limit and returns it: every connection, SDK
+/// WebSocket and agent holds a descriptor, and the usual soft limit of 1,024 is a thousand
+/// slow clients. Game servers the in-process agent of `openlift dev` starts inherit it.
+fn raise_open_file_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::debug!(limit, "open file limit");
+            Some(limit)
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot raise the open file limit");
+            None
+        }
     }
 }
 
@@ -143,6 +184,15 @@ async fn main() -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
             let config = args.into_config()?;
+            if let Some(limit) = raise_open_file_limit()
+                && limit < u64::try_from(config.max_connections).unwrap_or(u64::MAX)
+            {
+                tracing::warn!(
+                    limit,
+                    max_connections = config.max_connections,
+                    "the open file limit is below max_connections; accepting will fail before the cap is reached"
+                );
+            }
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -165,9 +215,15 @@ async fn main() -> anyhow::Result<()> {
             }
             agent.await?;
         }
-        Command::Dev(args) => dev::run(args).await?,
+        Command::Dev(args) => {
+            raise_open_file_limit();
+            dev::run(args).await?;
+        }
         Command::SampleGame(args) => openlift_sample_game::run(args).await?,
-        Command::Bench(args) => bench::run(args).await?,
+        Command::Bench(args) => {
+            raise_open_file_limit();
+            bench::run(args).await?;
+        }
     }
     Ok(())
 }

@@ -41,6 +41,8 @@ pub struct App {
     pub locks: crate::locks::KeyedLocks,
     /// Fleet records for hot paths, kept current with this node's fleet changes.
     pub fleets: crate::fleet_cache::FleetCache,
+    /// The listen port's connection budget.
+    pub connections: Arc<crate::sdk::admission::Admission>,
 }
 
 impl App {

@@ -27,6 +27,15 @@ pub const DEFAULT_PROCESS_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(180)
 /// `IMPAIRED`: three of the GameLift Agent's 60-second heartbeats (`server-sdk-protocol.md`
 /// section 9).
 pub const DEFAULT_AGENT_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(180);
+/// Default cap on the connections open at once on the listen port.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default cap on the connections one peer IP address may hold open.
+pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 2_500;
+/// Default number of connections, within [`DEFAULT_MAX_CONNECTIONS`], kept for WebSocket
+/// upgrades (game servers' SDK connections, host agents) and health checks.
+pub const DEFAULT_RESERVED_CONNECTIONS: usize = 100;
+/// Default time a request body may take to arrive, counted from the end of its headers.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything the control plane needs to start.
 #[derive(Debug, Clone)]
@@ -57,13 +66,23 @@ pub struct Config {
     /// How long a compute's agent may go without a heartbeat before the compute is marked
     /// `IMPAIRED` ([`DEFAULT_AGENT_HEARTBEAT_TIMEOUT`]).
     pub agent_heartbeat_timeout: Duration,
+    /// The most connections open at once on the listen port ([`DEFAULT_MAX_CONNECTIONS`]).
+    pub max_connections: usize,
+    /// The most connections one peer IP address may hold open
+    /// ([`DEFAULT_MAX_CONNECTIONS_PER_PEER`]).
+    pub max_connections_per_peer: usize,
+    /// How many of `max_connections` API requests may not use: they are kept for WebSocket
+    /// upgrades and health checks ([`DEFAULT_RESERVED_CONNECTIONS`]).
+    pub reserved_connections: usize,
+    /// How long a request body may take to arrive after its headers ([`DEFAULT_BODY_TIMEOUT`]).
+    pub body_timeout: Duration,
 }
 
 impl Config {
     /// A configuration listening on `listen` with its state in `data_dir` and every other
     /// setting at its default: the default Region and account, the SQLite file in the data dir,
-    /// generated credentials, the SDK endpoint on the listen address, a self-signed certificate
-    /// and the default heartbeat timeouts.
+    /// generated credentials, the SDK endpoint on the listen address, a self-signed certificate,
+    /// the default heartbeat timeouts and the default connection limits.
     pub fn new(listen: SocketAddr, data_dir: PathBuf) -> Self {
         Config {
             listen,
@@ -77,6 +96,10 @@ impl Config {
             tls_key: None,
             process_heartbeat_timeout: DEFAULT_PROCESS_HEARTBEAT_TIMEOUT,
             agent_heartbeat_timeout: DEFAULT_AGENT_HEARTBEAT_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
+            reserved_connections: DEFAULT_RESERVED_CONNECTIONS,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 
@@ -115,6 +138,15 @@ pub struct FileConfig {
     /// `agent_heartbeat_timeout = "3m"` (see [`parse_duration`]).
     #[serde(default, deserialize_with = "duration_text")]
     pub agent_heartbeat_timeout: Option<Duration>,
+    /// `max_connections = 10000`.
+    pub max_connections: Option<usize>,
+    /// `max_connections_per_peer = 2500`.
+    pub max_connections_per_peer: Option<usize>,
+    /// `reserved_connections = 100`.
+    pub reserved_connections: Option<usize>,
+    /// `body_timeout = "30s"` (see [`parse_duration`]).
+    #[serde(default, deserialize_with = "duration_text")]
+    pub body_timeout: Option<Duration>,
     /// `[[credentials]]` tables with `access_key_id` and `secret_access_key`.
     #[serde(default)]
     pub credentials: Vec<CredentialEntry>,
@@ -190,6 +222,10 @@ mod tests {
             tls_key = "/etc/openlift/key.pem"
             process_heartbeat_timeout = "90s"
             agent_heartbeat_timeout = "45s"
+            max_connections = 500
+            max_connections_per_peer = 50
+            reserved_connections = 20
+            body_timeout = "5s"
             [[credentials]]
             access_key_id = "AKIAEXAMPLE"
             secret_access_key = "secret"
@@ -203,6 +239,11 @@ mod tests {
         assert_eq!(file.tls_cert, Some(PathBuf::from("/etc/openlift/cert.pem")));
         assert_eq!(file.process_heartbeat_timeout, Some(Duration::from_secs(90)));
         assert_eq!(file.agent_heartbeat_timeout, Some(Duration::from_secs(45)));
+        assert_eq!(
+            (file.max_connections, file.max_connections_per_peer, file.reserved_connections),
+            (Some(500), Some(50), Some(20))
+        );
+        assert_eq!(file.body_timeout, Some(Duration::from_secs(5)));
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub enum ServeError {
     /// Credentials could not be loaded or generated.
     #[error(transparent)]
     Credentials(#[from] credentials::CredentialsError),
+    /// The connection limits cannot work.
+    #[error("connection limits: {0}")]
+    Limits(#[from] sdk::admission::LimitsError),
     /// The TLS certificate could not be loaded or generated.
     #[error(transparent)]
     Tls(#[from] sdk::tls::TlsError),
@@ -76,6 +79,7 @@ pub async fn serve_with_clock(
 pub struct Server {
     app: Arc<App>,
     tls: Arc<rustls::ServerConfig>,
+    body_timeout: std::time::Duration,
 }
 
 impl Server {
@@ -83,6 +87,7 @@ impl Server {
     /// the store, assembles the state and restores the ready server processes recorded
     /// before a restart; `addr` is where the server will listen.
     pub async fn build(config: Config, addr: SocketAddr, clock: Arc<dyn Clock>) -> Result<Self, ServeError> {
+        let limits = sdk::admission::Limits::from_config(&config)?;
         let sdk_endpoint = config.sdk_endpoint.clone().unwrap_or_else(|| format!("ws://{addr}"));
         let agent_endpoint = agent::endpoint_for(&sdk_endpoint);
         let data_dir = config.data_dir.clone();
@@ -121,10 +126,11 @@ impl Server {
             agents: agent::Agents::new(config.agent_heartbeat_timeout),
             locks: locks::KeyedLocks::default(),
             fleets: fleet_cache::FleetCache::default(),
+            connections: sdk::admission::Admission::new(limits),
         };
         sdk::durable::restore(&app).await?;
         agent::restore(&app).await?;
-        Ok(Server { app: Arc::new(app), tls })
+        Ok(Server { app: Arc::new(app), tls, body_timeout: config.body_timeout })
     }
 
     /// The shared state every request and SDK connection uses.
@@ -141,7 +147,8 @@ impl Server {
         sdk::spawn_sweeper(&self.app);
         agent::spawn_sweeper(&self.app);
         let door = sdk::accept::FrontDoor {
-            router: http::router(self.app),
+            admission: self.app.connections.clone(),
+            router: http::router(self.app, self.body_timeout),
             tls: tokio_rustls::TlsAcceptor::from(self.tls),
             tracker: tasks.tracker,
             cancel: tasks.cancel,

@@ -3,7 +3,8 @@
 //! `server-sdk-protocol.md` (checklist in its section 8).
 //!
 //! * `accept`: the listen port, shared with the control plane; TLS and plain connections
-//!   are told apart by their first byte ([`tls`] provides the certificate).
+//!   are told apart by their first byte ([`tls`] provides the certificate), and
+//!   [`admission`] caps how many are open.
 //! * `upgrade`: any `GET` with `Upgrade: websocket` is an SDK connection; its query is
 //!   parsed leniently (`query`) and authenticated (`auth`) before the `101`.
 //! * `connection`: one task per WebSocket answers requests (`handlers`, `messages`) and
@@ -15,6 +16,7 @@
 //! to [`crate::agent`].
 
 pub(crate) mod accept;
+pub mod admission;
 pub(crate) mod auth;
 mod connection;
 pub mod durable;

@@ -50,20 +50,23 @@ pub struct Harness {
     /// A control-plane client.
     pub gamelift: aws_sdk_gamelift::Client,
     heartbeat_timeout: Duration,
+    configure: fn(&mut Config),
     shutdown: CancellationToken,
     task: Option<JoinHandle<()>>,
     data_dir: tempfile::TempDir,
 }
 
-/// Builds and runs a server on `listener` with its data in `data_dir`.
+/// Builds and runs a server on `listener` with its data in `data_dir`, its configuration
+/// changed by `configure`.
 async fn launch(
     listener: TcpListener,
     data_dir: &std::path::Path,
     heartbeat_timeout: Duration,
+    configure: fn(&mut Config),
     clock: Arc<ManualClock>,
 ) -> (Arc<App>, CancellationToken, JoinHandle<()>) {
     let addr = listener.local_addr().expect("listener address");
-    let config = Config {
+    let mut config = Config {
         region: REGION.into(),
         account_id: "111122223333".into(),
         credentials: vec![CredentialEntry {
@@ -73,6 +76,7 @@ async fn launch(
         process_heartbeat_timeout: heartbeat_timeout,
         ..Config::new(addr, data_dir.to_owned())
     };
+    configure(&mut config);
     let injected: Arc<dyn Clock> = clock;
     let server = openlift_server::Server::build(config, addr, injected).await.expect("server builds");
     let app = server.app().clone();
@@ -107,11 +111,22 @@ impl Harness {
 
     /// Starts a server with this heartbeat timeout.
     pub async fn start_with(heartbeat_timeout: Duration) -> Self {
+        Self::launch(heartbeat_timeout, |_| {}).await
+    }
+
+    /// Starts a server with the default heartbeat timeout whose other settings `configure`
+    /// changes.
+    pub async fn start_configured(configure: fn(&mut Config)) -> Self {
+        Self::launch(DEFAULT_PROCESS_HEARTBEAT_TIMEOUT, configure).await
+    }
+
+    async fn launch(heartbeat_timeout: Duration, configure: fn(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary data dir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("listener address");
         let clock = Arc::new(ManualClock::new(near_now()));
-        let (app, shutdown, task) = launch(listener, data_dir.path(), heartbeat_timeout, clock.clone()).await;
+        let (app, shutdown, task) =
+            launch(listener, data_dir.path(), heartbeat_timeout, configure, clock.clone()).await;
         let gamelift = aws_sdk_gamelift::Client::from_conf(
             aws_sdk_gamelift::Config::builder()
                 .behavior_version(BehaviorVersion::latest())
@@ -121,7 +136,7 @@ impl Harness {
                 .http_client(aws_smithy_http_client::Builder::new().build_http())
                 .build(),
         );
-        Harness { app, addr, clock, gamelift, heartbeat_timeout, shutdown, task: Some(task), data_dir }
+        Harness { app, addr, clock, gamelift, heartbeat_timeout, configure, shutdown, task: Some(task), data_dir }
     }
 
     /// Stops the server and starts a new one on the same address, data and clock, as a
@@ -133,7 +148,7 @@ impl Harness {
         }
         let listener = TcpListener::bind(self.addr).await.expect("bind the same address again");
         let (app, shutdown, task) =
-            launch(listener, self.data_dir.path(), self.heartbeat_timeout, self.clock.clone()).await;
+            launch(listener, self.data_dir.path(), self.heartbeat_timeout, self.configure, self.clock.clone()).await;
         (self.app, self.shutdown, self.task) = (app, shutdown, Some(task));
     }
 
