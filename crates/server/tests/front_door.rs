@@ -9,8 +9,8 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use sdk_endpoint_support::raw::{Transport, call, close_frame, connect, cpp_query, tls_stream};
-use sdk_endpoint_support::{Harness, WAIT};
+use sdk_endpoint_support::raw::{Transport, Ws, call, close_frame, connect, cpp_query, tls_stream};
+use sdk_endpoint_support::{Compute, Harness, WAIT};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
@@ -134,6 +134,16 @@ async fn trickle(mut stream: TcpStream, head: String) -> (Answer, Duration) {
     (parse(&bytes), sent.elapsed())
 }
 
+/// A C++-style SDK connection of a new process of `compute`, activated.
+async fn ready_process(h: &Harness, compute: &Compute, transport: Transport) -> Ws {
+    let process_id = uuid::Uuid::new_v4().to_string();
+    let mut ws = connect(h, &cpp_query(compute, &process_id, &compute.token), transport).await;
+    let activate = json!({"Action": "ActivateServerProcess", "RequestId": "a", "SdkVersion": "5.4.0",
+                          "SdkLanguage": "Cpp", "Port": 7777, "LogPaths": []});
+    assert_eq!(call(&mut ws, activate).await["StatusCode"], 200);
+    ws
+}
+
 #[tokio::test]
 async fn a_thousand_slow_bodies_do_not_stop_a_signed_request_and_each_gets_a_408() {
     let h = Harness::start_configured(|config| config.body_timeout = BODY_TIMEOUT).await;
@@ -195,11 +205,7 @@ async fn past_max_connections_only_upgrades_and_health_checks_use_the_reserve_th
     assert_eq!(refused.header("x-amzn-ErrorType"), Some("ThrottlingException"));
     assert_eq!(refused.error().0, "com.amazon.coral.service#ThrottlingException");
 
-    let process_id = uuid::Uuid::new_v4().to_string();
-    let mut ws = connect(&h, &cpp_query(&compute, &process_id, &compute.token), Transport::Plain).await;
-    let activate = json!({"Action": "ActivateServerProcess", "RequestId": "a", "SdkVersion": "5.4.0",
-                          "SdkLanguage": "Cpp", "Port": 7777, "LogPaths": []});
-    assert_eq!(call(&mut ws, activate).await["StatusCode"], 200);
+    let _ws = ready_process(&h, &compute, Transport::Plain).await;
     let mut health = TcpStream::connect(h.addr).await.unwrap();
     assert_eq!(health_status(&mut health, &h).await, 200);
     wait_for_open(&h, 6).await;
@@ -315,11 +321,7 @@ async fn a_tls_connection_the_server_ends_sends_close_notify() {
 async fn on_shutdown_an_sdk_connection_over_tls_closes_with_1012_then_close_notify() {
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
-    let process_id = uuid::Uuid::new_v4().to_string();
-    let mut ws = connect(&h, &cpp_query(&compute, &process_id, &compute.token), Transport::Tls12).await;
-    let activate = json!({"Action": "ActivateServerProcess", "RequestId": "a", "SdkVersion": "5.4.0",
-                          "SdkLanguage": "Cpp", "Port": 7777, "LogPaths": []});
-    assert_eq!(call(&mut ws, activate).await["StatusCode"], 200);
+    let mut ws = ready_process(&h, &compute, Transport::Tls12).await;
 
     let client = async {
         let frame = close_frame(&mut ws).await.expect("a close frame with a code");
