@@ -285,6 +285,17 @@ async fn header_values_that_are_not_text_get_aws_shaped_errors() {
 }
 
 #[tokio::test]
+async fn bytes_hyper_cannot_parse_get_its_bare_400_and_a_close_not_a_hang() {
+    let h = Harness::start().await;
+    let request = format!("POST / HTTP/1.1\r\nHost: {}\r\nX-Amz-Target: Game\x01Lift\r\n\r\n", h.addr);
+    let answer = exchange(&h, request.as_bytes()).await;
+    // No request exists for openlift to answer in a protocol (docs/decisions.md, "Header limits").
+    assert_eq!((answer.status, answer.body.len()), (400, 0), "{answer:?}");
+    assert!(answer.header("x-amzn-ErrorType").is_none(), "{answer:?}");
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn head_requests_get_the_headers_of_the_aws_shaped_answer_and_no_body() {
     let h = Harness::start().await;
     let request = format!("HEAD / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", h.addr);
