@@ -249,21 +249,29 @@ pub async fn activated(app: &App, process_id: &str, game_session_id: &str) -> Re
     Ok(())
 }
 
-/// A process ended (ProcessEnding, unhealthy, terminated): it is forgotten, and its game
-/// session ends with it.
-pub async fn process_ended(app: &App, info: &ProcessInfo) {
-    process_ended_with(app, info, None).await;
-}
-
-/// A process ended: it is forgotten, and its game session ends with it, with `reason`
-/// unless the session already has one (as its agent reports it: crashed, forced, ...).
-pub async fn process_ended_with(app: &App, info: &ProcessInfo, reason: Option<GameSessionStatusReason>) {
+/// A process ended, however openlift learned it (its `ProcessEnding`, its agent's report,
+/// the heartbeat sweep, its compute's deregistration); `info` is the process as the registry
+/// ended it. It is forgotten, its game session ends (TERMINATED, with the StatusReason its
+/// [`EndReason`](crate::sdk::registry::EndReason) calls for, unless the session already has
+/// one) together with its player sessions, and `event`, if any, is recorded for its fleet.
+pub async fn process_ended(app: &App, info: &ProcessInfo, event: Option<(EventCode, String)>) {
+    let reason = match info.status {
+        ProcessStatus::Ended { reason, .. } => Some(reason),
+        _ => None,
+    };
+    tracing::info!(process_id = %info.process_id, fleet_id = %info.fleet_id, compute = %info.compute_name,
+        reason = ?reason, game_session_id = ?info.game_session.as_ref().map(|s| &s.game_session_id),
+        "server process ended");
     crate::sdk::durable::forget(app, info).await;
-    let Some(slot) = &info.game_session else { return };
-    if let Err(e) = end_session(app, &slot.game_session_id, reason).await
+    if let Some(slot) = &info.game_session
+        && let Err(e) = end_session(app, &slot.game_session_id, reason.and_then(|r| r.session_reason())).await
         && e.code != ErrorCode::NotFoundException
     {
         tracing::warn!(game_session_id = %slot.game_session_id, error = %e.message, "could not end the game session");
+    }
+    if let Some((code, message)) = event {
+        let record = openlift_core::fleet::event(&info.fleet_id, code, message, app.now());
+        crate::api::record_event(app, &info.fleet_id, record).await;
     }
 }
 

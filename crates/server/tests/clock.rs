@@ -42,20 +42,20 @@ async fn compute_auth_token_expiry_follows_the_injected_clock() {
 
     let ask = serde_json::json!({"FleetId": fleet_id, "ComputeName": "box"});
     let first = call(&raw, &server, "GetComputeAuthToken", ask.clone()).await;
-    assert_eq!(first["ExpirationTimestamp"].as_f64(), Some((FAR_MILLIS + 15 * 60 * 1000) as f64 / 1000.0), "{first}");
+    assert_eq!(first["ExpirationTimestamp"].as_f64(), Some((FAR_MILLIS + 3 * 3600 * 1000) as f64 / 1000.0), "{first}");
 
     server.clock().advance(Duration::from_secs(3600));
     let later = call(&raw, &server, "GetComputeAuthToken", ask).await;
     assert_eq!(
         later["ExpirationTimestamp"].as_f64(),
-        Some((FAR_MILLIS + 3600 * 1000 + 15 * 60 * 1000) as f64 / 1000.0),
+        Some((FAR_MILLIS + 3600 * 1000 + 3 * 3600 * 1000) as f64 / 1000.0),
         "{later}"
     );
     server.stop().await;
 }
 
 #[tokio::test]
-async fn sdk_sees_an_expiry_fifteen_minutes_after_the_injected_now() {
+async fn sdk_sees_an_expiry_three_hours_after_the_injected_now() {
     // Near the real time so the SDK's own signature is accepted, but on a whole
     // second boundary plus 0.999 s to pin millisecond precision through CBOR.
     let start = Timestamp::from_millis(Timestamp::now().as_millis() / 1000 * 1000 - 1);
@@ -82,7 +82,7 @@ async fn sdk_sees_an_expiry_fifteen_minutes_after_the_injected_now() {
         .unwrap();
     server.clock().advance(Duration::from_secs(7 * 60));
     let token = client.get_compute_auth_token().fleet_id(&fleet_id).compute_name("box").send().await.unwrap();
-    let expected = DateTime::from_millis(start.as_millis() + 7 * 60 * 1000 + 15 * 60 * 1000);
+    let expected = DateTime::from_millis(start.as_millis() + 7 * 60 * 1000 + 3 * 3600 * 1000);
     assert_eq!(token.expiration_timestamp(), Some(&expected));
     server.stop().await;
 }

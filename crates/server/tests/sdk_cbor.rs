@@ -654,7 +654,7 @@ async fn computes_are_listed_by_location_with_paging_and_deregistered() {
 }
 
 #[tokio::test]
-async fn compute_auth_token_is_a_fresh_token_that_expires_fifteen_minutes_after_issue() {
+async fn compute_auth_token_is_a_fresh_token_that_expires_three_hours_after_issue() {
     let (server, client) = server().await;
     let fleet_id = create_fleet(&client, "tokens", &["custom-a"]).await;
     register(&client, &fleet_id, "box-1", "custom-a").await;
@@ -664,7 +664,7 @@ async fn compute_auth_token_is_a_fresh_token_that_expires_fifteen_minutes_after_
     let text = token.auth_token().unwrap();
     assert!(!text.is_empty() && text.len() <= 64, "{text}");
     assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'), "{text}");
-    assert_eq!(token.expiration_timestamp(), Some(&datetime(issued_at.plus(Duration::from_secs(15 * 60)))));
+    assert_eq!(token.expiration_timestamp(), Some(&datetime(issued_at.plus(Duration::from_secs(3 * 60 * 60)))));
     assert_eq!(token.fleet_id(), Some(fleet_id.as_str()));
     assert_eq!(token.fleet_arn(), Some(format!("arn:aws:gamelift:{REGION}:{ACCOUNT_ID}:fleet/{fleet_id}").as_str()));
     assert_eq!(token.compute_name(), Some("box-1"));

@@ -183,7 +183,7 @@ async fn bad_credentials_are_refused_before_the_upgrade() {
     let deregistered = Compute { token: before.clone(), ..other.clone() };
     assert_eq!(refused_status(&h, &cpp_query(&deregistered, &pid(), &before)).await, 403, "a deregistered compute");
 
-    h.clock.advance(Duration::from_secs(16 * 60));
+    h.clock.advance(openlift_server::sdk::AUTH_TOKEN_LIFETIME);
     assert_eq!(refused_status(&h, &cpp_query(&compute, &pid(), &compute.token)).await, 403, "an expired token");
     h.stop().await;
 }

@@ -19,7 +19,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openlift_core::fleet;
-use openlift_model::{ComputeStatus, EventCode, GameSessionStatusReason};
+use openlift_model::{ComputeStatus, EventCode};
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
@@ -100,33 +100,28 @@ async fn heartbeat(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> 
     Ok(fields(json!({"Status": status, "UnhealthyProcesses": unhealthy, "UnregisteredProcesses": unregistered})))
 }
 
-/// How a reported termination ends the process and its game session.
+/// How a reported termination ends the process, and the event code it reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Ending {
     process: EndReason,
-    session: Option<GameSessionStatusReason>,
     event: Option<EventCode>,
 }
 
 /// Reads `EventCode`, else `TerminationReason` (the GameLift Agent may send only the latter).
 fn ending(event_code: Option<&str>, termination_reason: Option<&str>) -> Ending {
     let event = event_code.or(termination_reason).and_then(EventCode::parse);
-    let (process, session) = match event {
-        None => (EndReason::ProcessEnding, None),
-        Some(EventCode::ServerProcessForceTerminated) => {
-            (EndReason::ForceTerminated, Some(GameSessionStatusReason::ForceTerminated))
-        }
-        Some(EventCode::ServerProcessTerminatedUnhealthy) => {
-            (EndReason::Unhealthy, Some(GameSessionStatusReason::Interrupted))
-        }
+    let process = match event {
+        None => EndReason::ProcessEnding,
+        Some(EventCode::ServerProcessForceTerminated) => EndReason::ForceTerminated,
+        Some(EventCode::ServerProcessTerminatedUnhealthy) => EndReason::Unhealthy,
         Some(
             EventCode::ServerProcessSdkInitializationTimeout
             | EventCode::ServerProcessProcessReadyTimeout
             | EventCode::ServerProcessSdkInitializationFailed,
-        ) => (EndReason::Abandoned, Some(GameSessionStatusReason::Interrupted)),
-        Some(_) => (EndReason::Crashed, Some(GameSessionStatusReason::Interrupted)),
+        ) => EndReason::Abandoned,
+        Some(_) => EndReason::Crashed,
     };
-    Ending { process, session, event }
+    Ending { process, event }
 }
 
 async fn termination(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
@@ -134,9 +129,6 @@ async fn termination(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -
     let ending = ending(string(body, "EventCode")?, string(body, "TerminationReason")?);
     let now = app.now();
     let ended = app.sdk.processes.end_reported(process_id, caller.fleet_id, caller.compute_name, ending.process, now);
-    if let Some(info) = &ended {
-        crate::sessions::process_ended_with(app, info, ending.session).await;
-    }
     tracing::info!(
         process_id,
         compute = caller.compute_name,
@@ -144,10 +136,17 @@ async fn termination(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -
         known = ended.is_some(),
         "agent reported a server process ended"
     );
-    if let Some(code) = ending.event.filter(|&c| c != EventCode::ServerProcessTerminatedUnhealthy) {
-        let message =
-            format!("Server process {process_id} on compute {} ended: {}.", caller.compute_name, code.as_str());
-        crate::api::record_event(app, caller.fleet_id, fleet::event(caller.fleet_id, code, message, now)).await;
+    let event = ending.event.filter(|&c| c != EventCode::ServerProcessTerminatedUnhealthy).map(|code| {
+        (code, format!("Server process {process_id} on compute {} ended: {}.", caller.compute_name, code.as_str()))
+    });
+    match &ended {
+        Some(info) => crate::sessions::process_ended(app, info, event).await,
+        None => {
+            if let Some((code, message)) = event {
+                let record = fleet::event(caller.fleet_id, code, message, now);
+                crate::api::record_event(app, caller.fleet_id, record).await;
+            }
+        }
     }
     Ok(Fields::new())
 }
@@ -198,18 +197,21 @@ async fn upload_logs(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -
 
 #[cfg(test)]
 mod tests {
+    use openlift_model::GameSessionStatusReason;
+
     use super::*;
 
     #[test]
     fn reported_terminations_end_sessions_with_gamelifts_reasons() {
         let normal = ending(None, Some("NORMAL_TERMINATION"));
-        assert_eq!(normal, Ending { process: EndReason::ProcessEnding, session: None, event: None });
+        assert_eq!(normal, Ending { process: EndReason::ProcessEnding, event: None });
+        assert_eq!(normal.process.session_reason(), None);
         let crashed = ending(Some("SERVER_PROCESS_CRASHED"), Some("SERVER_PROCESS_CRASHED"));
         assert_eq!(crashed.process, EndReason::Crashed);
-        assert_eq!(crashed.session, Some(GameSessionStatusReason::Interrupted));
+        assert_eq!(crashed.process.session_reason(), Some(GameSessionStatusReason::Interrupted));
         assert_eq!(crashed.event, Some(EventCode::ServerProcessCrashed));
         let forced = ending(None, Some("SERVER_PROCESS_FORCE_TERMINATED"));
-        assert_eq!(forced.session, Some(GameSessionStatusReason::ForceTerminated));
+        assert_eq!(forced.process.session_reason(), Some(GameSessionStatusReason::ForceTerminated));
         assert_eq!(ending(Some("SERVER_PROCESS_SDK_INITIALIZATION_TIMEOUT"), None).process, EndReason::Abandoned);
         assert_eq!(ending(Some("SERVER_PROCESS_TERMINATED_UNHEALTHY"), None).process, EndReason::Unhealthy);
     }

@@ -58,9 +58,9 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
         }
     };
     let digest = ids::auth_token_digest(&query.token);
-    match auth::token_problem(&app, &query.fleet_id, &query.compute_name, &digest).await {
-        Ok(None) => {}
-        Ok(Some(problem)) => {
+    match auth::token_expiry(&app, &query.fleet_id, &query.compute_name, &digest).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(problem)) => {
             tracing::info!(fleet_id = %query.fleet_id, compute = %query.compute_name, problem, "agent token refused");
             return refuse(Refusal::forbidden(format!(
                 "The auth token is not valid for compute {} of fleet {}: it is unknown, expired or issued for another compute.",

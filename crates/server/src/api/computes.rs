@@ -10,16 +10,14 @@ use openlift_core::records::{AuthToken, ComputeRecord};
 use openlift_core::{fleet, ids};
 use openlift_model::{
     ApiError, Compute, ComputeStatus, ComputeType, DeregisterComputeInput, DeregisterComputeOutput,
-    DescribeComputeInput, DescribeComputeOutput, GetComputeAuthTokenInput, GetComputeAuthTokenOutput, ListComputeInput,
-    ListComputeInputStatus, ListComputeOutput, RegisterComputeInput, RegisterComputeOutput,
+    DescribeComputeInput, DescribeComputeOutput, EventCode, GetComputeAuthTokenInput, GetComputeAuthTokenOutput,
+    ListComputeInput, ListComputeInputStatus, ListComputeOutput, RegisterComputeInput, RegisterComputeOutput,
 };
 use openlift_store::StoreError;
 
 use crate::api::load_fleet;
 use crate::app::{App, MAX_PAGE, internal};
-
-/// How long a compute auth token is accepted (AWS leaves the span unspecified).
-pub const AUTH_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+use crate::sdk::AUTH_TOKEN_LIFETIME;
 
 /// Registers a compute in one of an Anywhere fleet's custom locations.
 pub async fn register(app: &App, input: RegisterComputeInput) -> Result<RegisterComputeOutput, ApiError> {
@@ -85,7 +83,7 @@ fn shown(app: &App, mut compute: Compute) -> Compute {
 }
 
 /// Deregisters a compute; it can no longer host game sessions and its tokens stop working.
-/// Its agent, if connected, is told `StartComputeTermination` and shuts down.
+/// Its processes end ([`retire`]) and its agent, if connected, shuts down.
 pub async fn deregister(app: &App, input: DeregisterComputeInput) -> Result<DeregisterComputeOutput, ApiError> {
     let record = existing_compute(app, &input.fleet_id, &input.compute_name).await?;
     let fleet_id = record.compute.fleet_id.unwrap_or_default();
@@ -97,10 +95,24 @@ pub async fn deregister(app: &App, input: DeregisterComputeInput) -> Result<Dere
         }
         Err(e) => return Err(internal(e)),
     }
-    app.sdk.processes.retire_compute(&fleet_id, &name);
     tracing::info!(fleet_id = %fleet_id, compute = %name, "compute deregistered");
-    crate::agent::compute_deregistered(app, &fleet_id, &name);
+    retire(app, &fleet_id, &name).await;
     Ok(DeregisterComputeOutput {})
+}
+
+/// Takes a compute just deleted from the store out of service: its server processes are
+/// told `TerminateProcess`, their connections closed, and they end as any process does
+/// ([`crate::sessions::process_ended`], with `SERVER_PROCESS_FORCE_TERMINATED`), ending
+/// their game sessions; its agent, if connected, is told `StartComputeTermination`.
+pub(crate) async fn retire(app: &App, fleet_id: &str, compute_name: &str) {
+    for info in app.sdk.processes.retire_compute(fleet_id, compute_name, app.now()) {
+        let message = format!(
+            "Server process {} on compute {compute_name} was terminated: the compute was deregistered.",
+            info.process_id
+        );
+        crate::sessions::process_ended(app, &info, Some((EventCode::ServerProcessForceTerminated, message))).await;
+    }
+    crate::agent::compute_deregistered(app, fleet_id, compute_name);
 }
 
 /// One compute.

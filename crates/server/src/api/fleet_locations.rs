@@ -3,7 +3,7 @@
 //!
 //! An Anywhere location needs no instances, so an added location is ACTIVE at once
 //! (AWS reports `NEW` for EC2 fleets) and a removed one is gone at once, its computes
-//! deregistered.
+//! deregistered as DeregisterCompute does (their processes end).
 
 use openlift_core::fleet;
 use openlift_core::records::Fleet;
@@ -104,7 +104,8 @@ async fn deregister_computes_in(app: &App, fleet_id: &str, location: &str) -> Re
         for record in computes.items {
             let name = record.compute.compute_name.unwrap_or_default();
             match app.store.delete_compute(fleet_id, &name).await {
-                Ok(()) | Err(openlift_store::StoreError::NotFound) => {}
+                Ok(()) => super::computes::retire(app, fleet_id, &name).await,
+                Err(openlift_store::StoreError::NotFound) => {}
                 Err(e) => return Err(internal(e)),
             }
         }

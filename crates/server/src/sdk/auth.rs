@@ -1,22 +1,29 @@
 //! Authenticating an SDK connection before the upgrade (`server-sdk-protocol.md` sections
 //! 1.2–1.4 and 5).
 //!
-//! * An auth token must be one GetComputeAuthToken issued (looked up by its digest), not
-//!   expired, and bound to the query's `FleetId` and `ComputeId`. A live process that
-//!   already connected with a token may reconnect with it after it expired: the SDKs
-//!   reuse their token on every reconnect (section 5), and tokens last only 15 minutes.
+//! * An auth token must be one GetComputeAuthToken or `RefreshConnection` issued (looked up
+//!   by its digest), not expired, and bound to the query's `FleetId` and `ComputeId`. A live
+//!   process that already connected with a token may reconnect with it after it expired:
+//!   the SDKs reuse their token on every reconnect (section 5).
 //! * SigV4 (`Authorization=SigV4`): the SDKs sign only `ComputeId=…&FleetId=…&pID=…`
 //!   (section 1.4); the key must be one of the configured credentials, the scope must name
-//!   this Region and `gamelift`, and the date must be within 15 minutes of now.
+//!   this Region and `gamelift`, and the date must be within 15 minutes of now, or older
+//!   for a process known and live on that fleet and compute: the official SDKs sign their
+//!   URL once at start and reuse it on every reconnect. The signature is checked either way.
 //!
-//! Refusals are HTTP answers: 401 when no credential was given, 403 otherwise. The token
-//! itself never reaches a log.
+//! Either proof says when it expires, so that the sweep sends the process
+//! `RefreshConnection` in time ([`super::registry::REFRESH_MARGIN`]). Refusals are HTTP
+//! answers: 401 when no credential was given, 403 otherwise; the upgrade logs each with its
+//! reason. The token itself never reaches a log.
 
 use axum::http::StatusCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use openlift_core::ids;
+use openlift_model::Timestamp;
 use openlift_protocol::sigv4::{
-    ALGORITHM, CredentialScope, CredentialStore, TERMINATOR, check_skew, parse_amz_date, signature, signature_matches,
-    signing_key, string_to_sign,
+    ALGORITHM, CredentialScope, CredentialStore, MAX_SKEW, TERMINATOR, check_skew, parse_amz_date, signature,
+    signature_matches, signing_key, string_to_sign,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -30,11 +37,12 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove
 
 /// How a connection proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Proof {
-    /// A compute auth token, by digest.
-    Token(String),
-    /// A valid SigV4 query signature.
-    SigV4,
+pub(super) struct Proof {
+    /// The digest of the compute auth token it presented; `None` for SigV4.
+    pub(super) token_digest: Option<String>,
+    /// When the credential stops being accepted by itself: the token's expiry (now, for
+    /// an expired token a live process reused), or a SigV4 date plus the skew.
+    pub(super) expires_at: Timestamp,
 }
 
 /// An HTTP refusal of the upgrade.
@@ -58,48 +66,56 @@ impl Refusal {
 pub(super) async fn authenticate(app: &App, query: &ConnectQuery) -> Result<Proof, Refusal> {
     match &query.auth {
         QueryAuth::Token(token) => check_token(app, query, token).await,
-        QueryAuth::SigV4(sigv4) => check_sigv4(app, query, sigv4).map(|()| Proof::SigV4),
+        QueryAuth::SigV4(sigv4) => {
+            let signed_at = check_sigv4(app, query, sigv4)?;
+            Ok(Proof { token_digest: None, expires_at: timestamp(signed_at + MAX_SKEW) })
+        }
     }
 }
 
-/// What is wrong with a compute auth token for `fleet_id` and `compute_name`, if anything:
-/// it must be one GetComputeAuthToken issued for that compute and not expired.
-pub(crate) async fn token_problem(
+fn timestamp(time: SystemTime) -> Timestamp {
+    let millis = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    Timestamp::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
+}
+
+/// When a compute auth token for `fleet_id` and `compute_name` expires, or what is wrong
+/// with it: it must be one issued for that compute and not expired.
+pub(crate) async fn token_expiry(
     app: &App,
     fleet_id: &str,
     compute_name: &str,
     digest: &str,
-) -> Result<Option<&'static str>, Refusal> {
+) -> Result<Result<Timestamp, &'static str>, Refusal> {
     let stored = app.store.get_auth_token(digest).await.map_err(|error| {
         tracing::error!(%error, "reading an auth token failed");
         Refusal { status: StatusCode::INTERNAL_SERVER_ERROR, message: "Internal error; retry.".into() }
     })?;
     let now = app.now();
     Ok(match &stored {
-        None => Some("unknown"),
-        Some(t) if t.fleet_id != fleet_id || t.compute_name != compute_name => Some("bound elsewhere"),
-        Some(t) if t.expires_at <= now => Some("expired"),
-        Some(_) => None,
+        None => Err("unknown"),
+        Some(t) if t.fleet_id != fleet_id || t.compute_name != compute_name => Err("issued for another compute"),
+        Some(t) if t.expires_at <= now => Err("expired"),
+        Some(t) => Ok(t.expires_at),
     })
 }
 
 async fn check_token(app: &App, query: &ConnectQuery, token: &str) -> Result<Proof, Refusal> {
     let digest = ids::auth_token_digest(token);
-    let Some(problem) = token_problem(app, &query.fleet_id, &query.compute_id, &digest).await? else {
-        return Ok(Proof::Token(digest));
+    let problem = match token_expiry(app, &query.fleet_id, &query.compute_id, &digest).await? {
+        Ok(expires_at) => return Ok(Proof { token_digest: Some(digest), expires_at }),
+        Err(problem) => problem,
     };
     if app.sdk.processes.knows_token(&query.process_id, &query.fleet_id, &query.compute_id, &digest) {
-        return Ok(Proof::Token(digest));
+        return Ok(Proof { token_digest: Some(digest), expires_at: app.now() });
     }
-    tracing::info!(process_id = %query.process_id, fleet_id = %query.fleet_id, compute = %query.compute_id,
-        problem, "auth token refused");
     Err(Refusal::forbidden(format!(
-        "The auth token is not valid for compute {} of fleet {}: it is unknown, expired or issued for another compute.",
+        "The auth token is not valid for compute {} of fleet {}: it is {problem}.",
         query.compute_id, query.fleet_id
     )))
 }
 
-fn check_sigv4(app: &App, query: &ConnectQuery, q: &SigV4Query) -> Result<(), Refusal> {
+/// Checks a SigV4 query signature and returns its date.
+fn check_sigv4(app: &App, query: &ConnectQuery, q: &SigV4Query) -> Result<SystemTime, Refusal> {
     let (Some(algorithm), Some(credential), Some(date), Some(provided)) =
         (&q.algorithm, &q.credential, &q.date, &q.signature)
     else {
@@ -124,11 +140,18 @@ fn check_sigv4(app: &App, query: &ConnectQuery, q: &SigV4Query) -> Result<(), Re
     if date.get(..8) != Some(day) {
         return Err(Refusal::forbidden("The X-Amz-Credential date does not match X-Amz-Date."));
     }
-    check_skew(time, app.now().as_system_time()).map_err(|e| Refusal::forbidden(e.message))?;
-    let key = app.credentials.credential(access_key_id).ok_or_else(|| {
-        tracing::info!(access_key_id, "sigv4 connection with an unknown access key");
-        Refusal::forbidden("The access key is not known.")
-    })?;
+    let now = app.now().as_system_time();
+    if let Err(skewed) = check_skew(time, now) {
+        let reconnecting =
+            time < now && app.sdk.processes.is_live_on(&query.process_id, &query.fleet_id, &query.compute_id);
+        if !reconnecting {
+            return Err(Refusal::forbidden(skewed.message));
+        }
+    }
+    let key = app
+        .credentials
+        .credential(access_key_id)
+        .ok_or_else(|| Refusal::forbidden(format!("The access key {access_key_id} is not known.")))?;
     match (&key.session_token, &q.security_token) {
         (None, None) => {}
         (Some(expected), Some(token)) if expected.matches(token) => {}
@@ -147,8 +170,7 @@ fn check_sigv4(app: &App, query: &ConnectQuery, q: &SigV4Query) -> Result<(), Re
     );
     let expected = signature(&signing_key(&key.secret, &scope), &string_to_sign(date, &scope, canonical.as_bytes()));
     if !signature_matches(&expected, provided) {
-        tracing::info!(access_key_id, process_id = %query.process_id, "sigv4 signature mismatch");
         return Err(Refusal::forbidden("The SigV4 signature does not match."));
     }
-    Ok(())
+    Ok(time)
 }

@@ -10,7 +10,8 @@
 //! * `connection`: one task per WebSocket answers requests (`handlers`, `messages`) and
 //!   writes pushes ([`push`]).
 //! * [`registry`]: server processes by process ID, with the push and claim APIs game-session
-//!   placement builds on; [`sweep`] applies the heartbeat timeout.
+//!   placement builds on; [`sweep`] applies the heartbeat timeout and refreshes connections
+//!   whose credentials are about to expire ([`refresh_connection`]).
 //!
 //! An upgrade on [`crate::agent::AGENT_PATH`] is a host agent's connection instead and goes
 //! to [`crate::agent`].
@@ -45,9 +46,9 @@ use self::push::{Push, RefreshConnection};
 use self::registry::{Delivery, ProcessError, Registry};
 use crate::app::App;
 
-/// How long the auth token sent with `RefreshConnection` is accepted: as long as one from
-/// GetComputeAuthToken.
-pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// How long a compute auth token is accepted, from GetComputeAuthToken or `RefreshConnection`:
+/// 3 hours, as GameLift's (AWS's model leaves the span unspecified).
+pub const AUTH_TOKEN_LIFETIME: Duration = Duration::from_secs(3 * 60 * 60);
 
 /// The background work of a running server: every spawned task is tracked, and all of
 /// them stop when `cancel` fires.
@@ -88,7 +89,8 @@ pub enum RefreshError {
 }
 
 /// Sends a process `RefreshConnection` with a newly issued auth token for its compute: the
-/// SDK opens a new connection to the SDK endpoint and closes the old one (section 4).
+/// SDK opens a new connection to the SDK endpoint and closes the old one (section 4). The
+/// sweep does this before what a process authenticated with expires.
 pub async fn refresh_connection(app: &App, process_id: &str) -> Result<Delivery, RefreshError> {
     let info = app.sdk.processes.get(process_id).ok_or_else(|| ProcessError::Unknown(process_id.to_owned()))?;
     let token = ids::new_auth_token();
@@ -97,7 +99,7 @@ pub async fn refresh_connection(app: &App, process_id: &str) -> Result<Delivery,
         digest: ids::auth_token_digest(&token),
         fleet_id: info.fleet_id,
         compute_name: info.compute_name,
-        expires_at: now.plus(REFRESH_TOKEN_LIFETIME),
+        expires_at: now.plus(AUTH_TOKEN_LIFETIME),
     };
     app.store.put_auth_token(&stored, now).await?;
     let push = Push::RefreshConnection(RefreshConnection {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use openlift_model::Timestamp;
+use openlift_model::{GameSessionStatusReason, Timestamp};
 
 /// Where a process is in its life cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +42,23 @@ pub enum EndReason {
     Abandoned,
     /// Its compute's agent reported that it exited abnormally (`SERVER_PROCESS_CRASHED`).
     Crashed,
+    /// Its compute was deregistered (DeregisterCompute, DeleteFleetLocations).
+    Deregistered,
+}
+
+impl EndReason {
+    /// The `StatusReason` its game session ends with (`None` keeps the session's own):
+    /// `ProcessEnding` is the game's own end, a forced stop is `FORCE_TERMINATED`, and
+    /// every other end interrupts the session, as when an agent reports a crash.
+    pub fn session_reason(self) -> Option<GameSessionStatusReason> {
+        match self {
+            EndReason::ProcessEnding => None,
+            EndReason::ForceTerminated => Some(GameSessionStatusReason::ForceTerminated),
+            EndReason::Unhealthy | EndReason::Abandoned | EndReason::Crashed | EndReason::Deregistered => {
+                Some(GameSessionStatusReason::Interrupted)
+            }
+        }
+    }
 }
 
 /// The game session bound to a process (one per process lifetime, section 4).
@@ -158,13 +175,27 @@ pub struct Usage {
     pub busy_computes: BTreeSet<String>,
 }
 
+/// Why a sweep ended a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// It missed the heartbeat timeout with no connection to tell it `TerminateProcess`.
+    Unhealthy,
+    /// It did not call `ProcessEnding` within [`TERMINATION_GRACE`](super::registry::TERMINATION_GRACE).
+    Grace,
+    /// It never became ready and stayed disconnected for the heartbeat timeout.
+    Abandoned,
+}
+
 /// What one sweep changed.
 #[derive(Debug, Default)]
 pub struct Swept {
     /// Processes told to terminate because they missed the heartbeat timeout.
     pub unhealthy: Vec<ProcessInfo>,
-    /// Processes that ended in this sweep.
-    pub ended: Vec<ProcessInfo>,
+    /// Processes that ended in this sweep, and why.
+    pub ended: Vec<(ProcessInfo, Expiry)>,
+    /// Ready, connected processes whose credential expires soon: to be sent
+    /// `RefreshConnection` ([`refresh_connection`](super::refresh_connection)).
+    pub refresh: Vec<ProcessInfo>,
 }
 
 /// What `ActivateServerProcess` reports.

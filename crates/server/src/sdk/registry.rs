@@ -31,7 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) use super::process::Activation;
 pub use super::process::{
-    AttachError, Delivery, EndReason, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Swept, Usage,
+    AttachError, Delivery, EndReason, Expiry, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Swept, Usage,
 };
 use super::push::{Push, TerminateProcess};
 use index::{Index, Place, Rank, Standing};
@@ -49,6 +49,10 @@ const PENDING_PUSHES: usize = 16;
 pub(crate) const OUTBOUND_CAPACITY: usize = 32;
 /// Auth tokens remembered per process, accepted again on reconnect even once expired.
 const TOKENS_PER_PROCESS: usize = 8;
+/// A ready process is sent `RefreshConnection` when the credential its newest connection
+/// presented expires within this span (GameLift's agent renews its token when less than 15
+/// minutes remain). A SigV4 signature is good for 15 minutes, so it is refreshed at once.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
 
 /// What a connection task receives from the registry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,9 +76,10 @@ struct Entry {
     next_generation: u64,
     pending: VecDeque<String>,
     token_digests: VecDeque<String>,
+    /// When the credential of its newest connection expires; `None` once it was sent
+    /// `RefreshConnection` for it.
+    credential_expires: Option<Timestamp>,
     replies: VecDeque<(String, String)>,
-    /// Its compute was deregistered: it gets no game session any more.
-    retired: bool,
     /// The game session last pushed to it, as committed, for its activation to update
     /// without reading it back ([`Registry::push_session`]); dropped when the process ends.
     committed: Option<Versioned<GameSessionRecord>>,
@@ -96,6 +101,8 @@ pub(crate) struct Attach {
     pub(crate) sdk_version: String,
     /// Digest of the auth token the connection presented (none for SigV4).
     pub(crate) token_digest: Option<String>,
+    /// When the credential the connection presented expires (see [`REFRESH_MARGIN`]).
+    pub(crate) credential_expires: Option<Timestamp>,
 }
 
 /// An attached connection: its generation, its outbound queue and its kill switch.
@@ -171,8 +178,8 @@ impl Entry {
             next_generation: 0,
             pending: VecDeque::new(),
             token_digests: VecDeque::new(),
+            credential_expires: None,
             replies: VecDeque::new(),
-            retired: false,
             committed: None,
         }
     }
@@ -188,12 +195,13 @@ impl Entry {
         if i.status != ProcessStatus::Active {
             return Standing::default();
         }
-        let candidate = (i.healthy && i.game_session.is_none() && !self.retired).then(|| Rank {
-            disconnected: i.connections == 0,
-            ready_since: i.activated_at,
-            process_id: i.process_id.clone(),
-        });
+        let candidate = (i.healthy && i.connections > 0 && i.game_session.is_none())
+            .then(|| Rank { ready_since: i.activated_at, process_id: i.process_id.clone() });
         Standing { candidate, activating: i.game_session.as_ref().is_some_and(|s| !s.activated) }
+    }
+
+    fn live_on(&self, fleet_id: &str, compute_name: &str) -> bool {
+        self.live().is_ok() && self.info.fleet_id == fleet_id && self.info.compute_name == compute_name
     }
 
     fn live(&self) -> Result<(), ProcessError> {
@@ -289,6 +297,7 @@ impl Registry {
             }
             entry.token_digests.push_back(digest);
         }
+        entry.credential_expires = a.credential_expires;
         let (sender, outbound) = mpsc::channel(OUTBOUND_CAPACITY);
         for frame in entry.pending.drain(..) {
             // The channel is new and larger than the pending queue.
@@ -318,12 +327,16 @@ impl Registry {
     /// Whether a live process of this fleet and compute already authenticated with the
     /// token of this digest, so a reconnect may reuse it after it expired (section 5).
     pub(crate) fn knows_token(&self, process_id: &str, fleet_id: &str, compute_name: &str, digest: &str) -> bool {
-        self.lock().processes.get(process_id).is_some_and(|e| {
-            e.live().is_ok()
-                && e.info.fleet_id == fleet_id
-                && e.info.compute_name == compute_name
-                && e.token_digests.iter().any(|d| d == digest)
-        })
+        self.lock()
+            .processes
+            .get(process_id)
+            .is_some_and(|e| e.live_on(fleet_id, compute_name) && e.token_digests.iter().any(|d| d == digest))
+    }
+
+    /// Whether a process of this ID is known and live on this fleet and compute, so that its
+    /// SDK may reconnect with a SigV4 URL signed longer ago than the skew allows.
+    pub(crate) fn is_live_on(&self, process_id: &str, fleet_id: &str, compute_name: &str) -> bool {
+        self.lock().processes.get(process_id).is_some_and(|e| e.live_on(fleet_id, compute_name))
     }
 
     /// A snapshot of one process.
@@ -453,9 +466,12 @@ impl Registry {
     }
 
     /// Applies the timeouts: active processes without a healthy heartbeat for
-    /// `heartbeat_timeout` are told to terminate; terminating processes past
+    /// `heartbeat_timeout` are told to terminate, or ended at once when no connection can
+    /// tell them (a process that died without `ProcessEnding`); terminating processes past
     /// [`TERMINATION_GRACE`] end; processes that never became ready and stayed
     /// disconnected for `heartbeat_timeout` are abandoned; old tombstones are forgotten.
+    /// Connected active processes whose credential expires within [`REFRESH_MARGIN`] are
+    /// listed for `RefreshConnection`, once per connection.
     pub fn sweep(&self, now: Timestamp, heartbeat_timeout: Duration) -> Swept {
         let mut swept = Swept::default();
         let mut state = self.lock();
@@ -474,7 +490,18 @@ impl Registry {
         match e.info.status {
             ProcessStatus::Active => {
                 let since = e.info.last_healthy.or(e.info.activated_at).unwrap_or(e.info.connected_at);
-                if passed(since, heartbeat_timeout, now) {
+                if !passed(since, heartbeat_timeout, now) {
+                    let expiring = e.credential_expires.is_some_and(|at| at <= now.plus(REFRESH_MARGIN));
+                    if expiring && !e.links.is_empty() {
+                        e.credential_expires = None;
+                        swept.refresh.push(e.info.clone());
+                    }
+                    return true;
+                }
+                if e.links.is_empty() {
+                    e.end(EndReason::Unhealthy, now, None);
+                    swept.ended.push((e.info.clone(), Expiry::Unhealthy));
+                } else {
                     e.begin_termination(EndReason::Unhealthy, now);
                     swept.unhealthy.push(e.info.clone());
                 }
@@ -483,14 +510,14 @@ impl Registry {
             ProcessStatus::Terminating { since, reason } => {
                 if passed(since, TERMINATION_GRACE, now) {
                     e.end(reason, now, None);
-                    swept.ended.push(e.info.clone());
+                    swept.ended.push((e.info.clone(), Expiry::Grace));
                 }
                 true
             }
             ProcessStatus::Connected => {
                 if e.links.is_empty() && passed(e.info.last_seen, heartbeat_timeout, now) {
                     e.end(EndReason::Abandoned, now, None);
-                    swept.ended.push(e.info.clone());
+                    swept.ended.push((e.info.clone(), Expiry::Abandoned));
                 }
                 true
             }

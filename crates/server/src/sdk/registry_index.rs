@@ -2,9 +2,9 @@
 //! session may be placed on, in order of preference, so that a claim takes the best one in
 //! O(log n) instead of scanning every process (issue 4).
 //!
-//! A process is a candidate while it is active, reported healthy, hosts no game session
-//! and its compute is still registered. Candidates are ordered by [`Rank`]: connected
-//! before momentarily disconnected, then ready the longest, then by process ID.
+//! A process is a candidate while it is active, reported healthy, connected (a process
+//! whose connection is down could not be told its game session) and hosts no game session.
+//! Candidates are ordered by [`Rank`]: ready the longest first, then by process ID.
 //!
 //! Each compute also counts its game sessions awaiting activation (claimed, not yet
 //! reported by `ActivateGameSession`, on a process that is still active). A compute with
@@ -24,8 +24,6 @@ use openlift_model::Timestamp;
 /// The order of preference among candidates: smaller is better.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Rank {
-    /// No connection attached right now (pushes would be queued).
-    pub(super) disconnected: bool,
     /// When the process became ready.
     pub(super) ready_since: Option<Timestamp>,
     /// Ties are broken by process ID, so the order is total.

@@ -11,8 +11,8 @@ use openlift_core::records::GameSessionRecord;
 use openlift_model::Timestamp;
 use openlift_store::Versioned;
 
-use super::{Delivery, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Registry, State, Usage};
-use crate::sdk::push::Push;
+use super::{Delivery, EndReason, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Registry, State, Usage};
+use crate::sdk::push::{Push, TerminateProcess};
 
 /// Binds `game_session_id` to the first process of the placement index.
 fn claim(
@@ -37,10 +37,10 @@ impl Registry {
     /// limit as last given to [`claim_within`](Self::claim_within), and binds
     /// `game_session_id` to it.
     ///
-    /// Connected processes are preferred over momentarily disconnected ones, then the one
-    /// ready the longest. `None` when no process is available. The caller then sends the
-    /// `CreateGameSession` push with [`push_session`](Self::push_session), or [`release`](Self::release)s the
-    /// claim if the game session cannot be created.
+    /// A process whose connection is down is passed over (it could not be told); among the
+    /// others, the one ready the longest is taken. `None` when no process is available. The
+    /// caller then sends the `CreateGameSession` push with [`push_session`](Self::push_session),
+    /// or [`release`](Self::release)s the claim if the game session cannot be created.
     pub fn claim(&self, fleet_id: &str, location: &str, game_session_id: &str, now: Timestamp) -> Option<ProcessInfo> {
         claim(&mut self.lock(), fleet_id, location, game_session_id, now)
     }
@@ -118,23 +118,31 @@ impl Registry {
         })
     }
 
-    /// A compute was deregistered: its processes get no game session any more, and
-    /// processes of it cannot connect until it is registered again.
-    pub fn retire_compute(&self, fleet_id: &str, compute_name: &str) {
+    /// A compute was deregistered: its live processes are sent `TerminateProcess` (due now)
+    /// and ended, their connections closed normally, and processes of it cannot connect
+    /// until it is registered again. Returns the processes this call ended.
+    pub fn retire_compute(&self, fleet_id: &str, compute_name: &str, now: Timestamp) -> Vec<ProcessInfo> {
         let mut state = self.lock();
         state.retired.insert((fleet_id.to_owned(), compute_name.to_owned()));
         let on_compute: Vec<String> = state
             .processes
             .values()
-            .filter(|e| e.info.fleet_id == fleet_id && e.info.compute_name == compute_name)
+            .filter(|e| e.info.fleet_id == fleet_id && e.info.compute_name == compute_name && e.live().is_ok())
             .map(|e| e.info.process_id.clone())
             .collect();
+        let push = Push::TerminateProcess(TerminateProcess { termination_time: now });
+        let mut ended = Vec::with_capacity(on_compute.len());
         for process_id in on_compute {
-            let _known = state.update(&process_id, |e| {
-                e.retired = true;
-                Ok(())
+            let retired = state.update(&process_id, |e| {
+                if let Err(error) = e.deliver(push.to_frame()) {
+                    tracing::debug!(process_id = %e.info.process_id, %error, "could not send TerminateProcess");
+                }
+                e.end(EndReason::Deregistered, now, None);
+                Ok(e.info.clone())
             });
+            ended.extend(retired.ok());
         }
+        ended
     }
 
     /// A compute was registered (again): processes of it may connect.

@@ -40,6 +40,7 @@ impl Registry {
             sdk_language: record.sdk_language,
             sdk_version: record.sdk_version,
             token_digest: None,
+            credential_expires: None,
         };
         let mut state = self.lock();
         let State { processes, index, .. } = &mut *state;

@@ -9,6 +9,7 @@ use openlift_model::Timestamp;
 use super::*;
 
 const TIMEOUT: Duration = Duration::from_secs(180);
+const TOKEN_LIFETIME: Duration = Duration::from_secs(3 * 60 * 60);
 
 fn t0() -> Timestamp {
     Timestamp::from_millis(1_767_225_600_000)
@@ -28,6 +29,7 @@ fn attach(registry: &Registry, pid: &str, location: &str, now: Timestamp) -> Att
                 sdk_language: "Go".into(),
                 sdk_version: "5.6.0".into(),
                 token_digest: Some(format!("digest-{pid}")),
+                credential_expires: Some(now.plus(TOKEN_LIFETIME)),
             },
             now,
         )
@@ -75,6 +77,7 @@ fn an_ended_or_foreign_process_id_cannot_attach() {
         sdk_language: "Go".into(),
         sdk_version: "5.6.0".into(),
         token_digest: None,
+        credential_expires: None,
     };
     assert_eq!(registry.attach(again.clone(), t0()).err(), Some(AttachError::Ended("p1".into())));
     ready(&registry, "p2", "custom-a", t0());
@@ -234,6 +237,44 @@ fn a_process_without_a_healthy_heartbeat_is_told_to_terminate_then_ended() {
 
     registry.sweep(due.plus(TERMINATION_GRACE).plus(TOMBSTONE_RETENTION), TIMEOUT);
     assert_eq!(registry.get("p1"), None);
+}
+
+#[test]
+fn a_process_without_a_healthy_heartbeat_nor_a_connection_ends_at_once() {
+    let registry = Registry::default();
+    let connection = ready(&registry, "p1", "custom-a", t0());
+    registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
+    registry.detach("p1", connection.generation, t0().plus(Duration::from_secs(10)));
+    assert!(registry.sweep(t0().plus(Duration::from_secs(179)), TIMEOUT).ended.is_empty());
+
+    let swept = registry.sweep(t0().plus(TIMEOUT), TIMEOUT);
+    assert!(swept.unhealthy.is_empty(), "nobody to tell TerminateProcess");
+    let [(info, expiry)] = &swept.ended[..] else { panic!("one process ends: {swept:?}") };
+    assert_eq!(*expiry, Expiry::Unhealthy);
+    assert_eq!(info.status, ProcessStatus::Ended { at: t0().plus(TIMEOUT), reason: EndReason::Unhealthy });
+    assert_eq!(info.game_session.as_ref().map(|s| s.game_session_id.as_str()), Some("gs-1"));
+    assert_eq!(registry.usage("fleet-1", None), Usage::default());
+}
+
+#[test]
+fn a_connected_ready_process_is_listed_for_refresh_once_its_credential_nears_expiry() {
+    let registry = Registry::default();
+    let connection = ready(&registry, "p1", "custom-a", t0());
+    attach(&registry, "p2", "custom-a", t0());
+    let early = t0().plus(TOKEN_LIFETIME - REFRESH_MARGIN - Duration::from_secs(1));
+    registry.heartbeat("p1", true, early).unwrap();
+    assert!(registry.sweep(early, TIMEOUT).refresh.is_empty());
+
+    let due = early.plus(Duration::from_secs(1));
+    registry.heartbeat("p1", true, due).unwrap();
+    let refresh: Vec<String> = registry.sweep(due, TIMEOUT).refresh.into_iter().map(|i| i.process_id).collect();
+    assert_eq!(refresh, ["p1"], "only ready processes are refreshed");
+    assert!(registry.sweep(due, TIMEOUT).refresh.is_empty(), "once per connection");
+
+    registry.detach("p1", connection.generation, due);
+    attach(&registry, "p1", "custom-a", due.minus(TOKEN_LIFETIME));
+    let again = registry.sweep(due, TIMEOUT).refresh;
+    assert_eq!(again.len(), 1, "a reconnect with an old credential is refreshed again");
 }
 
 #[test]

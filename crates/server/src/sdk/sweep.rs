@@ -1,8 +1,11 @@
 //! The periodic health sweep (`server-sdk-protocol.md` sections 5 and 8.6): a process
 //! without a healthy heartbeat for the heartbeat timeout is sent `TerminateProcess` and
-//! recorded with the fleet event `SERVER_PROCESS_TERMINATED_UNHEALTHY`; one that then does
-//! not call `ProcessEnding` within the termination grace is ended with
-//! `SERVER_PROCESS_FORCE_TERMINATED`.
+//! recorded with the fleet event `SERVER_PROCESS_TERMINATED_UNHEALTHY`, or, with no
+//! connection to tell it (it died without `ProcessEnding`), ended at once with that event;
+//! one told to terminate that does not call `ProcessEnding` within the termination grace is
+//! ended with `SERVER_PROCESS_FORCE_TERMINATED`. Every end goes through
+//! [`crate::sessions::process_ended`], which ends the process's game session. A ready
+//! process whose credential is about to expire is sent `RefreshConnection`.
 //!
 //! Time is the injected clock's, so tests move a `ManualClock` and wait for the next sweep,
 //! which runs every [`SWEEP_INTERVAL`] of real time.
@@ -14,8 +17,7 @@ use openlift_core::fleet;
 use openlift_model::EventCode;
 use tokio::time::MissedTickBehavior;
 
-use super::registry::{EndReason, ProcessInfo, ProcessStatus, Swept};
-use crate::api;
+use super::registry::{Expiry, ProcessInfo, Swept};
 use crate::app::App;
 
 /// How often the registry is swept.
@@ -38,45 +40,55 @@ pub(crate) async fn run(app: Arc<App>) {
     }
 }
 
-/// Applies the registry's timeouts once and records the fleet events they call for.
+/// Applies the registry's timeouts once, ends the processes it ended through
+/// [`crate::sessions::process_ended`], and records the fleet events they call for.
 pub async fn sweep(app: &App) -> Swept {
     let timeout = app.sdk.heartbeat_timeout;
     let swept = app.sdk.processes.sweep(app.now(), timeout);
     for process in &swept.unhealthy {
         tracing::warn!(process_id = %process.process_id, fleet_id = %process.fleet_id,
             compute = %process.compute_name, "no healthy heartbeat; terminating the server process");
-        let message = format!(
-            "Server process {} on compute {} in {} was terminated: no healthy heartbeat for {} seconds.",
-            process.process_id,
-            process.compute_name,
-            process.location,
-            timeout.as_secs()
-        );
-        record(app, process, EventCode::ServerProcessTerminatedUnhealthy, message).await;
+        let message = unhealthy_message(process, timeout);
+        let event = fleet::event(&process.fleet_id, EventCode::ServerProcessTerminatedUnhealthy, message, app.now());
+        crate::api::record_event(app, &process.fleet_id, event).await;
     }
-    for process in &swept.ended {
-        crate::sessions::process_ended(app, process).await;
-        tracing::info!(process_id = %process.process_id, fleet_id = %process.fleet_id, status = ?process.status,
-            "server process ended");
-        if let ProcessStatus::Ended { reason: EndReason::Unhealthy | EndReason::ForceTerminated, .. } = process.status {
-            let message = format!(
-                "Server process {} on compute {} did not call ProcessEnding within {} seconds of TerminateProcess.",
-                process.process_id,
-                process.compute_name,
-                super::registry::TERMINATION_GRACE.as_secs()
-            );
-            record(app, process, EventCode::ServerProcessForceTerminated, message).await;
+    for (process, expiry) in &swept.ended {
+        let event = match expiry {
+            Expiry::Unhealthy => {
+                tracing::warn!(process_id = %process.process_id, fleet_id = %process.fleet_id,
+                    compute = %process.compute_name, "no healthy heartbeat and no connection; ending the server process");
+                Some((EventCode::ServerProcessTerminatedUnhealthy, unhealthy_message(process, timeout)))
+            }
+            Expiry::Grace => Some((
+                EventCode::ServerProcessForceTerminated,
+                format!(
+                    "Server process {} on compute {} did not call ProcessEnding within {} seconds of TerminateProcess.",
+                    process.process_id,
+                    process.compute_name,
+                    super::registry::TERMINATION_GRACE.as_secs()
+                ),
+            )),
+            Expiry::Abandoned => None,
+        };
+        crate::sessions::process_ended(app, process, event).await;
+    }
+    for process in &swept.refresh {
+        match super::refresh_connection(app, &process.process_id).await {
+            Ok(delivery) => tracing::info!(process_id = %process.process_id, ?delivery,
+                "credential about to expire; connection refresh sent"),
+            Err(error) => tracing::warn!(process_id = %process.process_id, %error,
+                "could not send a connection refresh"),
         }
     }
     swept
 }
 
-async fn record(app: &App, process: &ProcessInfo, code: EventCode, message: String) {
-    let now = app.now();
-    let result =
-        api::update_fleet(app, &process.fleet_id, |f| Ok(vec![fleet::event(f.id(), code, message.clone(), now)]));
-    if let Err(error) = result.await {
-        tracing::warn!(fleet_id = %process.fleet_id, code = code.as_str(), message = %error.message,
-            "could not record a fleet event");
-    }
+fn unhealthy_message(process: &ProcessInfo, timeout: Duration) -> String {
+    format!(
+        "Server process {} on compute {} in {} was terminated: no healthy heartbeat for {} seconds.",
+        process.process_id,
+        process.compute_name,
+        process.location,
+        timeout.as_secs()
+    )
 }

@@ -17,10 +17,10 @@ use axum::response::Response;
 use openlift_core::records::ComputeRecord;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use super::auth::{self, Proof, Refusal};
+use super::auth::{self, Refusal};
 use super::connection;
-use super::query;
-use super::registry::Attach;
+use super::query::{self, ConnectQuery};
+use super::registry::{Attach, Attached};
 use crate::agent::AGENT_PATH;
 use crate::app::App;
 
@@ -100,7 +100,8 @@ pub(crate) fn switching_protocols(key: &[u8]) -> Response {
     response
 }
 
-/// Answers an upgrade request: `101` with the connection task spawned, or an HTTP refusal.
+/// Answers an upgrade request: `101` with the connection task spawned, or an HTTP refusal,
+/// logged with its reason.
 pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
     if request.uri().path() == AGENT_PATH {
         return crate::agent::upgrade(app, request).await;
@@ -113,22 +114,32 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
         Ok(query) => query,
         Err(error) => {
             let status = if error.missing_auth { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
-            tracing::info!(status = status.as_u16(), message = %error.message, "sdk connection refused");
+            tracing::info!(status = status.as_u16(), reason = %error.message, "sdk connection refused");
             return refuse(Refusal { status, message: error.message });
         }
     };
-    let proof = match auth::authenticate(&app, &query).await {
-        Ok(proof) => proof,
-        Err(refusal) => return refuse(refusal),
-    };
-    let compute = match registered_compute(&app, &query.fleet_id, &query.compute_id).await {
-        Ok(compute) => compute,
+    let attached = match admit(&app, &query).await {
+        Ok(attached) => attached,
         Err(refusal) => {
-            tracing::info!(process_id = %query.process_id, fleet_id = %query.fleet_id,
-                compute = %query.compute_id, status = refusal.status.as_u16(), "sdk connection refused");
+            tracing::info!(process_id = %query.process_id, fleet_id = %query.fleet_id, compute = %query.compute_id,
+                sdk_language = %query.sdk_language, status = refusal.status.as_u16(), reason = %refusal.message,
+                "sdk connection refused");
             return refuse(refusal);
         }
     };
+    tracing::info!(process_id = %query.process_id, fleet_id = %query.fleet_id, compute = %query.compute_id,
+        generation = attached.generation, sdk_language = %query.sdk_language, sdk_version = %query.sdk_version,
+        "sdk connection accepted");
+    let on_upgrade = hyper::upgrade::on(&mut request);
+    let task = connection::run(app.clone(), on_upgrade, query.process_id, attached);
+    app.sdk.tasks.tracker.spawn(task);
+    switching_protocols(&key)
+}
+
+/// Authenticates a parsed query, checks its compute and attaches the connection.
+async fn admit(app: &App, query: &ConnectQuery) -> Result<Attached, Refusal> {
+    let proof = auth::authenticate(app, query).await?;
+    let compute = registered_compute(app, &query.fleet_id, &query.compute_id).await?;
     let attach = Attach {
         process_id: query.process_id.clone(),
         fleet_id: query.fleet_id.clone(),
@@ -139,23 +150,8 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
         dns_name: compute.compute.dns_name,
         sdk_language: query.sdk_language.clone(),
         sdk_version: query.sdk_version.clone(),
-        token_digest: match proof {
-            Proof::Token(digest) => Some(digest),
-            Proof::SigV4 => None,
-        },
+        token_digest: proof.token_digest,
+        credential_expires: Some(proof.expires_at),
     };
-    let attached = match app.sdk.processes.attach(attach, app.now()) {
-        Ok(attached) => attached,
-        Err(error) => {
-            tracing::info!(process_id = %query.process_id, %error, "sdk connection refused");
-            return refuse(Refusal::forbidden(error.to_string()));
-        }
-    };
-    tracing::info!(process_id = %query.process_id, fleet_id = %query.fleet_id, compute = %query.compute_id,
-        generation = attached.generation, sdk_language = %query.sdk_language, sdk_version = %query.sdk_version,
-        "sdk connection accepted");
-    let on_upgrade = hyper::upgrade::on(&mut request);
-    let task = connection::run(app.clone(), on_upgrade, query.process_id, attached);
-    app.sdk.tasks.tracker.spawn(task);
-    switching_protocols(&key)
+    app.sdk.processes.attach(attach, app.now()).map_err(|error| Refusal::forbidden(error.to_string()))
 }
