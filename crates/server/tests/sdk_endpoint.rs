@@ -87,7 +87,18 @@ async fn start_game(
     process: ProcessParameters,
 ) -> Running {
     let process_id = uuid::Uuid::new_v4().to_string();
-    let sdk = GameLiftServer::init(params(h, compute, &process_id), options).await.expect("InitSDK");
+    start_game_as(params(h, compute, &process_id), healthy, options, process).await
+}
+
+/// [`start_game`] with these parameters.
+async fn start_game_as(
+    params: ServerParameters,
+    healthy: bool,
+    options: ClientOptions,
+    process: ProcessParameters,
+) -> Running {
+    let process_id = params.process_id.clone();
+    let sdk = GameLiftServer::init(params, options).await.expect("InitSDK");
     let terminated = Arc::new(Notify::new());
     let (sessions_tx, sessions) = mpsc::unbounded_channel();
     let game = Game { sdk: sdk.clone(), healthy, terminated: terminated.clone(), sessions: sessions_tx };
@@ -291,18 +302,20 @@ async fn the_sdk_connects_over_wss_to_the_same_port() {
     h.stop().await;
 }
 
+/// SigV4 credentials for the test key with this secret.
+fn sigv4(secret: &str) -> Credentials {
+    Credentials::SigV4(SigV4Credentials {
+        region: REGION.into(),
+        access_key: ACCESS_KEY_ID.into(),
+        secret_key: secret.into(),
+        session_token: None,
+    })
+}
+
 #[tokio::test]
 async fn sigv4_signed_connections_are_checked_against_the_configured_keys() {
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
-    let sigv4 = |secret: &str| {
-        Credentials::SigV4(SigV4Credentials {
-            region: REGION.into(),
-            access_key: ACCESS_KEY_ID.into(),
-            secret_key: secret.into(),
-            session_token: None,
-        })
-    };
     let pid = uuid::Uuid::new_v4().to_string();
     let signed = ServerParameters { credentials: sigv4(SECRET_ACCESS_KEY), ..params(&h, &compute, &pid) };
     let sdk = GameLiftServer::init(signed, options(Duration::from_secs(60), 1)).await.expect("SigV4 InitSDK");
@@ -492,6 +505,59 @@ async fn a_control_plane_restart_keeps_ready_processes_and_their_game_sessions()
     assert_eq!(described.game_sessions()[0].status(), Some(&GameSessionStatus::Terminated));
     h.restart().await;
     assert!(h.app.sdk.processes.get(&host).is_none(), "an ended process is forgotten");
+    sdk.destroy().await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_sigv4_process_keeps_working_across_a_restart_20_minutes_after_it_started() {
+    let mut h = Harness::start().await;
+    let compute = h.fleet_with_compute("host-1").await;
+    let pid = uuid::Uuid::new_v4().to_string();
+    let signed = ServerParameters { credentials: sigv4(SECRET_ACCESS_KEY), ..params(&h, &compute, &pid) };
+    let process = ProcessParameters { port: 7777, log_paths: vec![] };
+    let Running { sdk, mut sessions, .. } =
+        start_game_as(signed, true, options(Duration::from_secs(60), 100), process).await;
+    let info = h.wait_for(&pid, "RefreshConnection once ready", |i| i.attachments == 2 && i.connections == 1).await;
+    assert_eq!(info.status, ProcessStatus::Active, "a signature is good for 15 minutes: the SDK gets a token");
+
+    h.clock.advance(Duration::from_secs(20 * 60));
+    h.restart().await;
+    h.wait_for(&pid, "the reconnect after the restart", |i| i.connections == 1).await;
+    let gamelift = h.gamelift_at_server_time();
+    let created = gamelift.create_game_session().fleet_id(&compute.fleet_id).location(LOCATION);
+    let created = created.maximum_player_session_count(2).send().await.expect("CreateGameSession after the restart");
+    let game_session_id = created.game_session().and_then(|s| s.game_session_id()).unwrap().to_owned();
+    let pushed = tokio::time::timeout(WAIT, sessions.recv()).await.expect("CreateGameSession push").unwrap();
+    assert_eq!(pushed.game_session_id, game_session_id);
+    h.wait_for(&pid, "ActivateGameSession", |i| i.game_session.as_ref().is_some_and(|s| s.activated)).await;
+    sdk.destroy().await;
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_live_process_may_reconnect_with_an_old_signature_but_not_a_forged_one() {
+    let h = Harness::start().await;
+    let compute = h.fleet_with_compute("host-1").await;
+    let pid = uuid::Uuid::new_v4().to_string();
+    let signed = |secret: &str, pid: &str| ServerParameters { credentials: sigv4(secret), ..params(&h, &compute, pid) };
+    let sdk = GameLiftServer::init(signed(SECRET_ACCESS_KEY, &pid), options(Duration::from_secs(60), 100)).await;
+    let sdk = sdk.expect("SigV4 InitSDK");
+    h.wait_for(&pid, "the connection", |i| i.connections == 1).await;
+
+    // The SDK signs with the real time, now 20 minutes behind the server's: as stale as the
+    // URL an official SDK signed at start and reuses on every reconnect.
+    h.clock.advance(Duration::from_secs(20 * 60));
+    assert_eq!(h.app.sdk.processes.drop_connections(&pid), 1);
+    h.wait_for(&pid, "the reconnect with an old signature", |i| i.attachments == 2 && i.connections == 1).await;
+
+    let forged = GameLiftServer::init(signed("wrong", &pid), options(Duration::from_secs(60), 1)).await;
+    assert!(matches!(forged, Err(Error::Connect { .. })), "a forged signature is refused for a live process too");
+    let stranger = uuid::Uuid::new_v4().to_string();
+    let unknown = GameLiftServer::init(signed(SECRET_ACCESS_KEY, &stranger), options(Duration::from_secs(60), 1)).await;
+    assert!(matches!(unknown, Err(Error::Connect { .. })), "an old signature of an unknown process is refused");
+    assert!(h.app.sdk.processes.get(&stranger).is_none());
+    assert_eq!(h.app.sdk.processes.get(&pid).unwrap().attachments, 2);
     sdk.destroy().await;
     h.stop().await;
 }

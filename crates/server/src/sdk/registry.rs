@@ -16,8 +16,8 @@
 //! `CreateGameSession` push. A placement index (`registry_index`), updated with every
 //! change to a process, makes a claim O(log n) and enforces the fleets'
 //! `MaxConcurrentGameSessionActivations`. Everything is in memory behind one mutex whose
-//! critical sections never await; a restart forgets the processes (connected SDKs
-//! reconnect, but their readiness is lost).
+//! critical sections never await; ready processes are recorded in the store and restored
+//! after a restart (`durable`), for their SDKs to reconnect to.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
