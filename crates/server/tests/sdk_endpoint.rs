@@ -665,7 +665,7 @@ async fn a_compute_with_max_concurrent_activations_pending_gets_no_placement_unt
 }
 
 #[tokio::test]
-async fn a_deregistered_compute_gets_no_game_session() {
+async fn a_deregistered_computes_process_is_told_to_terminate_ends_and_gets_no_game_session() {
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
     let game = ready_game(&h, &compute, true, Duration::from_secs(60)).await;
@@ -675,6 +675,9 @@ async fn a_deregistered_compute_gets_no_game_session() {
     assert_eq!(create_session(&h, &compute.fleet_id).await, Err("FleetCapacityExceededException".to_owned()));
     let info = h.app.sdk.processes.get(&game.process_id).unwrap();
     assert!(info.game_session.is_none());
+    assert!(matches!(info.status, ProcessStatus::Ended { reason: EndReason::Deregistered, .. }), "{info:?}");
+    notified(&game.terminated, "TerminateProcess before the connection closes").await;
+    h.wait_for(&game.process_id, "the closed connection", |i| i.connections == 0).await;
     game.sdk.destroy().await;
     h.stop().await;
 }
