@@ -108,7 +108,10 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
     }
     let key = match websocket_key(request.headers()) {
         Ok(key) => key,
-        Err(refusal) => return refuse(refusal),
+        Err(refusal) => {
+            tracing::info!(status = refusal.status.as_u16(), reason = %refusal.message, "sdk connection refused");
+            return refuse(refusal);
+        }
     };
     let query = match query::parse(request.uri().query()) {
         Ok(query) => query,
