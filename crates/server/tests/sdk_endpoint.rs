@@ -531,6 +531,11 @@ async fn a_sigv4_process_keeps_working_across_a_restart_20_minutes_after_it_star
     let pushed = tokio::time::timeout(WAIT, sessions.recv()).await.expect("CreateGameSession push").unwrap();
     assert_eq!(pushed.game_session_id, game_session_id);
     h.wait_for(&pid, "ActivateGameSession", |i| i.game_session.as_ref().is_some_and(|s| s.activated)).await;
+
+    // Down for longer than the refreshed token lives: the restored process still knows it.
+    h.restart_after(openlift_server::sdk::AUTH_TOKEN_LIFETIME).await;
+    let info = h.wait_for(&pid, "the reconnect with an expired token", |i| i.connections == 1).await;
+    assert_eq!(info.status, ProcessStatus::Active);
     sdk.destroy().await;
     h.stop().await;
 }

@@ -17,13 +17,11 @@
 //! reason. The token itself never reaches a log.
 
 use axum::http::StatusCode;
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use openlift_core::ids;
 use openlift_model::Timestamp;
 use openlift_protocol::sigv4::{
-    ALGORITHM, CredentialScope, CredentialStore, MAX_SKEW, TERMINATOR, check_skew, parse_amz_date, signature,
-    signature_matches, signing_key, string_to_sign,
+    ALGORITHM, CredentialScope, CredentialStore, TERMINATOR, check_skew, parse_amz_date, signature, signature_matches,
+    signing_key, string_to_sign,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -40,8 +38,10 @@ const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove
 pub(super) struct Proof {
     /// The digest of the compute auth token it presented; `None` for SigV4.
     pub(super) token_digest: Option<String>,
-    /// When the credential stops being accepted by itself: the token's expiry (now, for
-    /// an expired token a live process reused), or a SigV4 date plus the skew.
+    /// When the credential stops being accepted by itself: the token's expiry, or now for
+    /// an expired token a live process reused and for SigV4 (the official SDKs sign their URL
+    /// once, and a signature is good only within the skew, so such a process gets a token at
+    /// once).
     pub(super) expires_at: Timestamp,
 }
 
@@ -67,15 +67,10 @@ pub(super) async fn authenticate(app: &App, query: &ConnectQuery) -> Result<Proo
     match &query.auth {
         QueryAuth::Token(token) => check_token(app, query, token).await,
         QueryAuth::SigV4(sigv4) => {
-            let signed_at = check_sigv4(app, query, sigv4)?;
-            Ok(Proof { token_digest: None, expires_at: timestamp(signed_at + MAX_SKEW) })
+            check_sigv4(app, query, sigv4)?;
+            Ok(Proof { token_digest: None, expires_at: app.now() })
         }
     }
-}
-
-fn timestamp(time: SystemTime) -> Timestamp {
-    let millis = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    Timestamp::from_millis(i64::try_from(millis).unwrap_or(i64::MAX))
 }
 
 /// When a compute auth token for `fleet_id` and `compute_name` expires, or what is wrong
@@ -114,8 +109,8 @@ async fn check_token(app: &App, query: &ConnectQuery, token: &str) -> Result<Pro
     )))
 }
 
-/// Checks a SigV4 query signature and returns its date.
-fn check_sigv4(app: &App, query: &ConnectQuery, q: &SigV4Query) -> Result<SystemTime, Refusal> {
+/// Checks a SigV4 query signature.
+fn check_sigv4(app: &App, query: &ConnectQuery, q: &SigV4Query) -> Result<(), Refusal> {
     let (Some(algorithm), Some(credential), Some(date), Some(provided)) =
         (&q.algorithm, &q.credential, &q.date, &q.signature)
     else {
@@ -172,5 +167,5 @@ fn check_sigv4(app: &App, query: &ConnectQuery, q: &SigV4Query) -> Result<System
     if !signature_matches(&expected, provided) {
         return Err(Refusal::forbidden("The SigV4 signature does not match."));
     }
-    Ok(time)
+    Ok(())
 }

@@ -51,7 +51,7 @@ pub(crate) const OUTBOUND_CAPACITY: usize = 32;
 const TOKENS_PER_PROCESS: usize = 8;
 /// A ready process is sent `RefreshConnection` when the credential its newest connection
 /// presented expires within this span (GameLift's agent renews its token when less than 15
-/// minutes remain). A SigV4 signature is good for 15 minutes, so it is refreshed at once.
+/// minutes remain). A SigV4 connection counts as expiring at once (`sdk::auth`).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
 
 /// What a connection task receives from the registry.

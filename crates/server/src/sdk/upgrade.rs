@@ -20,7 +20,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use super::auth::{self, Refusal};
 use super::connection;
 use super::query::{self, ConnectQuery};
-use super::registry::{Attach, Attached};
+use super::registry::{Attach, Attached, ProcessStatus};
 use crate::agent::AGENT_PATH;
 use crate::app::App;
 
@@ -143,6 +143,8 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
 async fn admit(app: &App, query: &ConnectQuery) -> Result<Attached, Refusal> {
     let proof = auth::authenticate(app, query).await?;
     let compute = registered_compute(app, &query.fleet_id, &query.compute_id).await?;
+    let known = app.sdk.processes.token_digests(&query.process_id);
+    let new_token = proof.token_digest.as_ref().is_some_and(|digest| !known.contains(digest));
     let attach = Attach {
         process_id: query.process_id.clone(),
         fleet_id: query.fleet_id.clone(),
@@ -156,5 +158,15 @@ async fn admit(app: &App, query: &ConnectQuery) -> Result<Attached, Refusal> {
         token_digest: proof.token_digest,
         credential_expires: Some(proof.expires_at),
     };
-    app.sdk.processes.attach(attach, app.now()).map_err(|error| Refusal::forbidden(error.to_string()))
+    let attached =
+        app.sdk.processes.attach(attach, app.now()).map_err(|error| Refusal::forbidden(error.to_string()))?;
+    let ready = || app.sdk.processes.get(&query.process_id).is_some_and(|i| i.status == ProcessStatus::Active);
+    if new_token && ready() {
+        // A ready process's record keeps its tokens, so that after a restart it may
+        // reconnect with the newest even once expired.
+        if let Err(error) = super::durable::remember(app, &query.process_id).await {
+            tracing::warn!(process_id = %query.process_id, %error, "could not record the process's new auth token");
+        }
+    }
+    Ok(attached)
 }

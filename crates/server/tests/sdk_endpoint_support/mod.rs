@@ -142,10 +142,16 @@ impl Harness {
     /// Stops the server and starts a new one on the same address, data and clock, as a
     /// control-plane restart does.
     pub async fn restart(&mut self) {
+        self.restart_after(Duration::ZERO).await;
+    }
+
+    /// [`restart`](Self::restart) with the clock advanced by `outage` while the server is down.
+    pub async fn restart_after(&mut self, outage: Duration) {
         self.shutdown.cancel();
         if let Some(task) = self.task.take() {
             task.await.expect("server task");
         }
+        self.clock.advance(outage);
         let listener = TcpListener::bind(self.addr).await.expect("bind the same address again");
         let (app, shutdown, task) =
             launch(listener, self.data_dir.path(), self.heartbeat_timeout, self.configure, self.clock.clone()).await;
