@@ -75,11 +75,30 @@ pub fn credential_table(entries: Vec<crate::credentials::CredentialEntry>) -> Ha
     entries.into_iter().map(|e| (e.access_key_id, Credential::long_term(SecretKey::new(e.secret_access_key)))).collect()
 }
 
-/// Maps a backend failure to the generic `InternalServiceException`, logging the cause.
+/// Maps a backend failure to the generic `InternalServiceException`, logging the cause;
+/// a value the database cannot store is the client's `InvalidRequestException`.
 ///
 /// Callers handle the meaningful variants (`AlreadyExists`, `NotFound`, …) themselves
 /// before falling back to this.
 pub fn internal(err: StoreError) -> ApiError {
+    if matches!(err, StoreError::Unstorable) {
+        return ApiError::invalid_request("A string value holds the character U+0000, which cannot be stored.");
+    }
     tracing::error!(error = %err, cause = ?std::error::Error::source(&err), "store operation failed");
     ApiError::internal()
+}
+
+#[cfg(test)]
+mod tests {
+    use openlift_model::ErrorCode;
+
+    use super::*;
+
+    #[test]
+    fn an_unstorable_value_is_the_clients_error_and_other_failures_are_internal() {
+        let refused = internal(StoreError::Unstorable);
+        assert_eq!(refused.code, ErrorCode::InvalidRequestException);
+        assert!(refused.message.contains("U+0000"), "{}", refused.message);
+        assert_eq!(internal(StoreError::Backend("disk full".into())).code, ErrorCode::InternalServiceException);
+    }
 }

@@ -53,6 +53,11 @@ pub enum StoreError {
     /// The record changed since it was read (compare-and-swap failed).
     #[error("version conflict")]
     VersionConflict,
+    /// A text value holds a character the database cannot store: U+0000 on PostgreSQL.
+    /// API input never brings one (the model refuses it in every string member); this is
+    /// the typed answer should another path ever do so.
+    #[error("a text value holds a character the database cannot store")]
+    Unstorable,
     /// The database failed; the cause is for logs, never for clients.
     #[error("storage backend failed: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),

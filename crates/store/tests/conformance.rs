@@ -61,4 +61,16 @@ conformance!(
     concurrent_creates_with_duplicates,
     process_logs,
     server_processes,
+    edge_value_tags,
+    edge_value_aliases,
+    edge_value_game_sessions,
+    edge_value_players_and_events,
 );
+
+/// PostgreSQL answers U+0000 in text with a typed error, not a backend failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_nul_in_text_is_unstorable() {
+    let Some(backend) = support::Backend::new(support::Kind::Postgres).await else { return };
+    cases::nul_in_text_is_unstorable(&backend).await;
+    backend.cleanup().await;
+}

@@ -8,8 +8,8 @@
 
 use sqlx::PgPool;
 
+use super::backend;
 use crate::StoreError;
-use crate::common::backend;
 
 /// The advisory lock key serializing migrations ("openlift" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6f70_656e_6c69_6674;

@@ -16,8 +16,7 @@ use std::str::FromStr;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use crate::StoreError;
-use crate::common::backend;
+use crate::{StoreError, common};
 
 /// Connections kept in the pool.
 const POOL_SIZE: u32 = 10;
@@ -36,5 +35,17 @@ impl PostgresStore {
         let pool = PgPoolOptions::new().max_connections(POOL_SIZE).connect_with(options).await.map_err(backend)?;
         migrate::apply(&pool).await?;
         Ok(PostgresStore { pool })
+    }
+}
+
+/// SQLSTATE `character_not_in_repertoire`: a text parameter holds U+0000.
+const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+
+/// Wraps a database failure; a text value PostgreSQL cannot hold is
+/// [`StoreError::Unstorable`] rather than a backend failure.
+pub(crate) fn backend(err: sqlx::Error) -> StoreError {
+    match err.as_database_error().and_then(|e| e.code()) {
+        Some(code) if code == CHARACTER_NOT_IN_REPERTOIRE => StoreError::Unstorable,
+        _ => common::backend(err),
     }
 }

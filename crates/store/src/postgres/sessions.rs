@@ -4,9 +4,10 @@
 
 use sqlx::{PgConnection, PgPool};
 
+use super::backend;
 use super::writes::{insert_new, missing_or_conflict};
 use crate::StoreError;
-use crate::common::{GameSessionRow, Listing, Param, PlayerSessionRow, backend};
+use crate::common::{self, GameSessionRow, Listing, Param, PlayerSessionRow};
 
 /// Creates a game session row, unless its ID or its idempotency token is taken.
 pub(super) async fn create_game_session(pool: &PgPool, row: &GameSessionRow) -> Result<(), StoreError> {
@@ -83,7 +84,7 @@ pub(super) async fn count_by_creator(
     .fetch_one(pool)
     .await
     .map_err(backend)?;
-    usize::try_from(count).map_err(backend)
+    usize::try_from(count).map_err(common::backend)
 }
 
 /// Compare-and-swap of a game session and the insertion of player sessions, in one transaction.

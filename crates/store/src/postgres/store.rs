@@ -9,10 +9,10 @@ use openlift_core::records::{
 use openlift_model::{Tag, Timestamp};
 use serde::de::DeserializeOwned;
 
-use super::{PostgresStore, sessions, writes};
+use super::{PostgresStore, backend, sessions, writes};
 use crate::common::{
-    AliasRow, FleetRow, GameSessionRow, Listing, PlayerSessionRow, after_ascending, after_descending, backend,
-    event_rows, fetch_limit, from_doc, page_of, random_secret, to_doc,
+    AliasRow, FleetRow, GameSessionRow, Listing, PlayerSessionRow, after_ascending, after_descending, event_rows,
+    fetch_limit, from_doc, page_of, random_secret, to_doc,
 };
 use crate::{
     AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, ProcessHost, Store,

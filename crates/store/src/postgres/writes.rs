@@ -3,8 +3,9 @@
 use openlift_model::Tag;
 use sqlx::{PgConnection, PgPool, Postgres};
 
+use super::backend;
 use crate::StoreError;
-use crate::common::{AliasRow, EventRow, FleetRow, backend};
+use crate::common::{AliasRow, EventRow, FleetRow};
 
 /// Adds or overwrites tags of `arn`.
 pub(super) async fn put_tags(conn: &mut PgConnection, arn: &str, tags: &[Tag]) -> Result<(), StoreError> {

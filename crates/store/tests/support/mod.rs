@@ -2,8 +2,6 @@
 //! builders for the records the cases store.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use openlift_core::records::{
     AliasRecord, AuthToken, ComputeRecord, Fleet, FleetEvent, GameSessionRecord, Location, PlayerSessionRecord,
@@ -14,12 +12,11 @@ use openlift_model::{
     ProtectionPolicy, RoutingStrategy, RoutingStrategyType, Tag, Timestamp,
 };
 use openlift_store::Store;
-use sqlx::Connection;
 
-/// The PostgreSQL server the PostgreSQL half of the suite runs against.
-const DATABASE_URL_VAR: &str = "OPENLIFT_TEST_DATABASE_URL";
-/// Set to `1` to skip (rather than fail) the PostgreSQL half when no server is configured.
-const SKIP_POSTGRES_VAR: &str = "OPENLIFT_SKIP_POSTGRES";
+#[path = "../../../../tests/support/postgres_schema.rs"]
+mod postgres_schema;
+
+use postgres_schema::PostgresSchema;
 
 /// Which backend a test runs on.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +30,7 @@ pub enum Kind {
 /// An empty database of its own for one test.
 pub struct Backend {
     url: String,
-    postgres: Option<(String, String)>,
+    postgres: Option<PostgresSchema>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -49,21 +46,8 @@ impl Backend {
                 Some(Backend { url: format!("sqlite://{}", path.display()), postgres: None, _dir: Some(dir) })
             }
             Kind::Postgres => {
-                let Ok(base) = std::env::var(DATABASE_URL_VAR) else {
-                    if std::env::var(SKIP_POSTGRES_VAR).as_deref() == Ok("1") {
-                        eprintln!("SKIPPED: PostgreSQL test ({SKIP_POSTGRES_VAR}=1)");
-                        return None;
-                    }
-                    panic!(
-                        "{DATABASE_URL_VAR} is not set: point it at a PostgreSQL database \
-                         (e.g. postgres://postgres@127.0.0.1:5432/test) or set {SKIP_POSTGRES_VAR}=1 to skip"
-                    );
-                };
-                let schema = unique_schema();
-                admin(&base, &format!("CREATE SCHEMA {schema}")).await;
-                let separator = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-                Some(Backend { url, postgres: Some((base, schema)), _dir: None })
+                let schema = PostgresSchema::create().await?;
+                Some(Backend { url: schema.url(), postgres: Some(schema), _dir: None })
             }
         }
     }
@@ -80,24 +64,10 @@ impl Backend {
 
     /// Drops the test's PostgreSQL schema (the SQLite directory goes with `self`).
     pub async fn cleanup(self) {
-        if let Some((base, schema)) = &self.postgres {
-            admin(base, &format!("DROP SCHEMA {schema} CASCADE")).await;
+        if let Some(schema) = &self.postgres {
+            schema.drop_schema().await;
         }
     }
-}
-
-/// A schema name no other test, run or process uses.
-fn unique_schema() -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").subsec_nanos();
-    format!("openlift_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
-}
-
-/// Runs one administrative statement on the server at `base`.
-async fn admin(base: &str, sql: &str) {
-    let mut conn = sqlx::PgConnection::connect(base).await.expect("connect to the PostgreSQL test server");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut conn).await.expect("run an admin statement");
-    conn.close().await.expect("close the admin connection");
 }
 
 /// A tag.
