@@ -319,10 +319,7 @@ fn decoder(model: &Model, name: &str, s: &Json, out: &mut String) -> Result<()> 
             )?;
         }
         "string" => {
-            out.push_str("    let s = v::string(value, path)?;\n");
-            if min == "None" && max == "None" && s["pattern"].is_null() {
-                out.push_str("    let _ = errors;\n");
-            }
+            out.push_str("    let s = v::string(value, path)?;\n    v::no_nul(&s, path, errors);\n");
             if min != "None" || max != "None" {
                 writeln!(out, "    v::length(&s, {min}, {max}, path, errors);")?;
             }

@@ -10063,6 +10063,7 @@ static ALIAS_ARN_PATTERN: LazyLock<Regex> =
 
 fn decode_alias_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::pattern(&s, &ALIAS_ARN_PATTERN, r#"^arn:.*:alias\/alias-\S+$"#, path, errors);
     Ok(Some(s))
 }
@@ -10072,6 +10073,7 @@ static ALIAS_ID_PATTERN: LazyLock<Regex> =
 
 fn decode_alias_id(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::pattern(&s, &ALIAS_ID_PATTERN, r#"^alias-\S+$"#, path, errors);
     Ok(Some(s))
 }
@@ -10081,6 +10083,7 @@ static ALIAS_ID_OR_ARN_PATTERN: LazyLock<Regex> =
 
 fn decode_alias_id_or_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(512), path, errors);
     v::pattern(&s, &ALIAS_ID_OR_ARN_PATTERN, r#"^(alias-\S+|arn:.*:alias\/alias-\S+)$"#, path, errors);
     Ok(Some(s))
@@ -10102,6 +10105,7 @@ fn decode_alias_list(value: Value, path: &Path, errors: &mut Errors) -> Result<O
 
 fn decode_amazon_resource_name(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(1011), path, errors);
     Ok(Some(s))
 }
@@ -10111,6 +10115,7 @@ static ARN_STRING_MODEL_PATTERN: LazyLock<Regex> =
 
 fn decode_arn_string_model(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(512), path, errors);
     v::pattern(&s, &ARN_STRING_MODEL_PATTERN, r#"^[a-zA-Z0-9:/-]+$"#, path, errors);
     Ok(Some(s))
@@ -10121,6 +10126,7 @@ static BUILD_ARN_PATTERN: LazyLock<Regex> =
 
 fn decode_build_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::pattern(&s, &BUILD_ARN_PATTERN, r#"^arn:.*:build\/build-\S+$"#, path, errors);
     Ok(Some(s))
 }
@@ -10130,6 +10136,7 @@ static BUILD_ID_PATTERN: LazyLock<Regex> =
 
 fn decode_build_id(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::pattern(&s, &BUILD_ID_PATTERN, r#"^build-\S+$"#, path, errors);
     Ok(Some(s))
 }
@@ -10139,6 +10146,7 @@ static BUILD_ID_OR_ARN_PATTERN: LazyLock<Regex> =
 
 fn decode_build_id_or_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(512), path, errors);
     v::pattern(&s, &BUILD_ID_OR_ARN_PATTERN, r#"^(build-\S+|arn:.*:build\/build-\S+)$"#, path, errors);
     Ok(Some(s))
@@ -10163,6 +10171,7 @@ static COMPUTE_ARN_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
 
 fn decode_compute_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, None, Some(1024), path, errors);
     v::pattern(&s, &COMPUTE_ARN_PATTERN, r#"^arn:.*:compute\/[a-zA-Z0-9\-]+(\/[a-zA-Z0-9\-]+)?$"#, path, errors);
     Ok(Some(s))
@@ -10173,6 +10182,7 @@ static COMPUTE_AUTH_TOKEN_PATTERN: LazyLock<Regex> =
 
 fn decode_compute_auth_token(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(64), path, errors);
     v::pattern(&s, &COMPUTE_AUTH_TOKEN_PATTERN, r#"^[a-zA-Z0-9\-]+$"#, path, errors);
     Ok(Some(s))
@@ -10197,6 +10207,7 @@ static COMPUTE_NAME_PATTERN: LazyLock<Regex> =
 
 fn decode_compute_name(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     v::pattern(&s, &COMPUTE_NAME_PATTERN, r#"^[a-zA-Z0-9\-]+(\/[a-zA-Z0-9\-]+)?$"#, path, errors);
     Ok(Some(s))
@@ -10209,6 +10220,7 @@ static COMPUTE_NAME_OR_ARN_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
 
 fn decode_compute_name_or_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, None, Some(1024), path, errors);
     v::pattern(
         &s,
@@ -10267,6 +10279,7 @@ fn decode_container_group_definition_name_or_arn(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(512), path, errors);
     v::pattern(
         &s,
@@ -10287,6 +10300,7 @@ fn decode_custom_input_location_string_model(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(8), Some(64), path, errors);
     v::pattern(&s, &CUSTOM_INPUT_LOCATION_STRING_MODEL_PATTERN, r#"^custom-[A-Za-z0-9\-]+$"#, path, errors);
     Ok(Some(s))
@@ -10302,6 +10316,7 @@ fn decode_custom_location_name_or_arn_model(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     v::pattern(
         &s,
@@ -10322,6 +10337,7 @@ fn decode_delivery_destination_arn_string_model(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(512), path, errors);
     v::pattern(&s, &DELIVERY_DESTINATION_ARN_STRING_MODEL_PATTERN, r#"^arn:[a-zA-Z0-9:/*._#-]+$"#, path, errors);
     Ok(Some(s))
@@ -10347,7 +10363,7 @@ fn decode_desired_player_session_list(
 
 fn decode_dns_name(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
-    let _ = errors;
+    v::no_nul(&s, path, errors);
     Ok(Some(s))
 }
 
@@ -10356,6 +10372,7 @@ static DNS_NAME_INPUT_PATTERN: LazyLock<Regex> =
 
 fn decode_dns_name_input(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(256), path, errors);
     v::pattern(&s, &DNS_NAME_INPUT_PATTERN, r#"^[0-9a-zA-Z_\-\.]+$"#, path, errors);
     Ok(Some(s))
@@ -10436,6 +10453,7 @@ static FLEET_ARN_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
 
 fn decode_fleet_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(512), path, errors);
     v::pattern(&s, &FLEET_ARN_PATTERN, r#"^arn:.*:[a-z]*fleet\/[a-z]*fleet-[a-zA-Z0-9\-]+$"#, path, errors);
     Ok(Some(s))
@@ -10482,6 +10500,7 @@ static FLEET_ID_PATTERN: LazyLock<Regex> =
 
 fn decode_fleet_id(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     v::pattern(&s, &FLEET_ID_PATTERN, r#"^[a-z]*fleet-[a-zA-Z0-9\-]+$"#, path, errors);
     Ok(Some(s))
@@ -10508,6 +10527,7 @@ static FLEET_ID_OR_ARN_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
 
 fn decode_fleet_id_or_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(512), path, errors);
     v::pattern(
         &s,
@@ -10581,7 +10601,7 @@ fn decode_float(value: Value, path: &Path, errors: &mut Errors) -> Result<Option
 
 fn decode_free_text(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
-    let _ = errors;
+    v::no_nul(&s, path, errors);
     Ok(Some(s))
 }
 
@@ -10591,6 +10611,7 @@ fn decode_game_lift_agent_endpoint_output(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     Ok(Some(s))
 }
@@ -10601,12 +10622,14 @@ fn decode_game_lift_service_sdk_endpoint_output(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     Ok(Some(s))
 }
 
 fn decode_game_property_key(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, None, Some(32), path, errors);
     Ok(Some(s))
 }
@@ -10631,6 +10654,7 @@ fn decode_game_property_list(
 
 fn decode_game_property_value(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, None, Some(96), path, errors);
     Ok(Some(s))
 }
@@ -10712,6 +10736,7 @@ static GAME_SESSION_QUEUE_ARN_PATTERN: LazyLock<Regex> =
 
 fn decode_game_session_queue_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(256), path, errors);
     v::pattern(&s, &GAME_SESSION_QUEUE_ARN_PATTERN, r#"^arn:.*:gamesessionqueue\/[a-zA-Z0-9-]+$"#, path, errors);
     Ok(Some(s))
@@ -10758,6 +10783,7 @@ static GAME_SESSION_QUEUE_NAME_PATTERN: LazyLock<Regex> =
 
 fn decode_game_session_queue_name(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     v::pattern(&s, &GAME_SESSION_QUEUE_NAME_PATTERN, r#"^[a-zA-Z0-9-]+$"#, path, errors);
     Ok(Some(s))
@@ -10773,6 +10799,7 @@ fn decode_game_session_queue_name_or_arn(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(256), path, errors);
     v::pattern(
         &s,
@@ -10833,6 +10860,7 @@ static ID_STRING_MODEL_PATTERN: LazyLock<Regex> =
 
 fn decode_id_string_model(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(48), path, errors);
     v::pattern(&s, &ID_STRING_MODEL_PATTERN, r#"^[a-zA-Z0-9-]+$"#, path, errors);
     Ok(Some(s))
@@ -10843,6 +10871,7 @@ static INSTANCE_ID_PATTERN: LazyLock<Regex> =
 
 fn decode_instance_id(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(256), path, errors);
     v::pattern(&s, &INSTANCE_ID_PATTERN, r#"^[a-zA-Z0-9\.-]+$"#, path, errors);
     Ok(Some(s))
@@ -10866,6 +10895,7 @@ static IP_ADDRESS_PATTERN: LazyLock<Regex> =
 
 fn decode_ip_address(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     v::pattern(&s, &IP_ADDRESS_PATTERN, r#"^[0-9A-Fa-f\:\.]+$"#, path, errors);
     Ok(Some(s))
@@ -10902,12 +10932,14 @@ static IP_RANGE_PATTERN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"^[^\s]
 
 fn decode_ip_range(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::pattern(&s, &IP_RANGE_PATTERN, r#"^[^\s]+$"#, path, errors);
     Ok(Some(s))
 }
 
 fn decode_large_game_session_data(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(262144), path, errors);
     Ok(Some(s))
 }
@@ -10921,6 +10953,7 @@ fn decode_launch_parameters_string_model(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(1024), path, errors);
     v::pattern(&s, &LAUNCH_PARAMETERS_STRING_MODEL_PATTERN, r#"^[A-Za-z0-9_:.+\/\\\- =@;{},?'\[\]"]+$"#, path, errors);
     Ok(Some(s))
@@ -10931,6 +10964,7 @@ static LAUNCH_PATH_STRING_MODEL_PATTERN: LazyLock<Regex> =
 
 fn decode_launch_path_string_model(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(1024), path, errors);
     v::pattern(&s, &LAUNCH_PATH_STRING_MODEL_PATTERN, r#"^[A-Za-z0-9_:.+\/\\\- ]+$"#, path, errors);
     Ok(Some(s))
@@ -10960,6 +10994,7 @@ static LOCATION_ARN_MODEL_PATTERN: LazyLock<Regex> =
 
 fn decode_location_arn_model(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     v::pattern(&s, &LOCATION_ARN_MODEL_PATTERN, r#"^arn:.*:location\/custom-\S+$"#, path, errors);
     Ok(Some(s))
@@ -11101,6 +11136,7 @@ static LOCATION_STRING_MODEL_PATTERN: LazyLock<Regex> =
 
 fn decode_location_string_model(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(64), path, errors);
     v::pattern(&s, &LOCATION_STRING_MODEL_PATTERN, r#"^[A-Za-z0-9\-]+$"#, path, errors);
     Ok(Some(s))
@@ -11152,6 +11188,7 @@ fn decode_log_delivery_destination_type(
 
 fn decode_matchmaker_data(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(390000), path, errors);
     Ok(Some(s))
 }
@@ -11168,6 +11205,7 @@ fn decode_max_concurrent_game_session_activations(
 
 fn decode_metric_group(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(255), path, errors);
     Ok(Some(s))
 }
@@ -11195,6 +11233,7 @@ fn decode_non_blank_and_length_constraint_string(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(1024), path, errors);
     v::pattern(&s, &NON_BLANK_AND_LENGTH_CONSTRAINT_STRING_PATTERN, r#"^.*\S.*$"#, path, errors);
     Ok(Some(s))
@@ -11202,6 +11241,7 @@ fn decode_non_blank_and_length_constraint_string(
 
 fn decode_non_empty_string(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), None, path, errors);
     Ok(Some(s))
 }
@@ -11215,6 +11255,7 @@ fn decode_non_negative_limited_length_double(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(11), path, errors);
     v::pattern(&s, &NON_NEGATIVE_LIMITED_LENGTH_DOUBLE_PATTERN, r#"^\d{1,5}(?:\.\d{1,5})?$"#, path, errors);
     Ok(Some(s))
@@ -11229,6 +11270,7 @@ fn decode_non_zero_and128_max_ascii_string(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     v::pattern(&s, &NON_ZERO_AND128_MAX_ASCII_STRING_PATTERN, r#"^[a-zA-Z0-9\-]+$"#, path, errors);
     Ok(Some(s))
@@ -11236,6 +11278,7 @@ fn decode_non_zero_and128_max_ascii_string(
 
 fn decode_non_zero_and_max_string(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(1024), path, errors);
     Ok(Some(s))
 }
@@ -11286,6 +11329,7 @@ fn decode_placement_fallback_strategy(
 
 fn decode_player_data(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(2048), path, errors);
     Ok(Some(s))
 }
@@ -11342,6 +11386,7 @@ fn decode_player_gateway_status(
 
 fn decode_player_id(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(1024), path, errors);
     Ok(Some(s))
 }
@@ -11414,6 +11459,7 @@ static PLAYER_SESSION_ID_PATTERN: LazyLock<Regex> =
 
 fn decode_player_session_id(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     v::pattern(&s, &PLAYER_SESSION_ID_PATTERN, r#"^psess-\S+$"#, path, errors);
     Ok(Some(s))
@@ -11507,6 +11553,7 @@ static QUEUE_CUSTOM_EVENT_DATA_PATTERN: LazyLock<Regex> =
 
 fn decode_queue_custom_event_data(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(0), Some(256), path, errors);
     v::pattern(&s, &QUEUE_CUSTOM_EVENT_DATA_PATTERN, r#"^[\s\S]*$"#, path, errors);
     Ok(Some(s))
@@ -11521,6 +11568,7 @@ fn decode_queue_sns_arn_string_model(
     errors: &mut Errors,
 ) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(0), Some(300), path, errors);
     v::pattern(&s, &QUEUE_SNS_ARN_STRING_MODEL_PATTERN, r#"^[a-zA-Z0-9:_-]*(\.fifo)?$"#, path, errors);
     Ok(Some(s))
@@ -11554,6 +11602,7 @@ static SCRIPT_ARN_PATTERN: LazyLock<Regex> =
 
 fn decode_script_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::pattern(&s, &SCRIPT_ARN_PATTERN, r#"^arn:.*:script\/script-\S+$"#, path, errors);
     Ok(Some(s))
 }
@@ -11563,6 +11612,7 @@ static SCRIPT_ID_PATTERN: LazyLock<Regex> =
 
 fn decode_script_id(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::pattern(&s, &SCRIPT_ID_PATTERN, r#"^script-\S+$"#, path, errors);
     Ok(Some(s))
 }
@@ -11572,6 +11622,7 @@ static SCRIPT_ID_OR_ARN_PATTERN: LazyLock<Regex> =
 
 fn decode_script_id_or_arn(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(512), path, errors);
     v::pattern(&s, &SCRIPT_ID_OR_ARN_PATTERN, r#"^(script-\S+|arn:.*:script\/script-\S+)$"#, path, errors);
     Ok(Some(s))
@@ -11611,6 +11662,7 @@ fn decode_string_list(value: Value, path: &Path, errors: &mut Errors) -> Result<
 
 fn decode_tag_key(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(1), Some(128), path, errors);
     Ok(Some(s))
 }
@@ -11645,6 +11697,7 @@ fn decode_tag_list(value: Value, path: &Path, errors: &mut Errors) -> Result<Opt
 
 fn decode_tag_value(value: Value, path: &Path, errors: &mut Errors) -> Result<Option<String>, ApiError> {
     let s = v::string(value, path)?;
+    v::no_nul(&s, path, errors);
     v::length(&s, Some(0), Some(256), path, errors);
     Ok(Some(s))
 }

@@ -179,6 +179,15 @@ pub fn length(s: &str, min: Option<usize>, max: Option<usize>, path: &Path, erro
     }
 }
 
+/// Checks that a string holds no U+0000. PostgreSQL's `TEXT` cannot store it, so
+/// openlift refuses it in every string member, on either backend (`docs/decisions.md`,
+/// "NUL in strings"). The value is shown with the character escaped.
+pub fn no_nul(s: &str, path: &Path, errors: &mut Errors) {
+    if s.contains('\0') {
+        errors.push(&shown(&s.replace('\0', "\\u0000")), path, "Member must not contain the character U+0000");
+    }
+}
+
 /// Checks a collection's size against `min..=max`.
 pub fn count(n: usize, min: Option<usize>, max: Option<usize>, path: &Path, errors: &mut Errors) {
     if let Some(min) = min.filter(|&min| n < min) {
@@ -242,6 +251,20 @@ mod tests {
             err.message,
             "2 validation errors detected: Value null at 'fleetId' failed to satisfy constraint: Member must not be null; \
              Value '' at 'name' failed to satisfy constraint: Member must have length greater than or equal to 1"
+        );
+    }
+
+    #[test]
+    fn nul_is_refused_and_shown_escaped() {
+        let mut errors = Errors::default();
+        no_nul("a\0b", &Path::root().member("Tags").index(0).member("Value"), &mut errors);
+        no_nul("fine", &Path::root().member("Name"), &mut errors);
+        let err = errors.finish().unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::InvalidRequestException);
+        assert_eq!(
+            err.message,
+            "1 validation error detected: Value 'a\\u0000b' at 'tags.1.member.value' failed to satisfy constraint: \
+             Member must not contain the character U+0000"
         );
     }
 

@@ -45,15 +45,20 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on the system clock with SQLite in a fresh temporary directory.
     pub async fn start() -> Self {
-        Self::spawn(None).await
+        Self::spawn(None, None).await
     }
 
     /// Starts a server whose clock stands still at `start` until advanced.
     pub async fn start_with_clock(start: Timestamp) -> Self {
-        Self::spawn(Some(Arc::new(ManualClock::new(start)))).await
+        Self::spawn(Some(Arc::new(ManualClock::new(start))), None).await
     }
 
-    async fn spawn(clock: Option<Arc<ManualClock>>) -> Self {
+    /// Starts a server on the system clock with its state in the database at `database_url`.
+    pub async fn start_with_database(database_url: &str) -> Self {
+        Self::spawn(None, Some(database_url.to_owned())).await
+    }
+
+    async fn spawn(clock: Option<Arc<ManualClock>>, database_url: Option<String>) -> Self {
         let data_dir = tempfile::tempdir().expect("temporary data dir");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("listener address");
@@ -64,6 +69,7 @@ impl TestServer {
                 access_key_id: ACCESS_KEY_ID.into(),
                 secret_access_key: SECRET_ACCESS_KEY.into(),
             }],
+            database_url,
             ..Config::new(addr, data_dir.path().to_owned())
         };
         let shutdown = CancellationToken::new();
