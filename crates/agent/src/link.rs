@@ -228,6 +228,14 @@ async fn serve(
     }
 }
 
+/// The push a text frame from the service carries when no request is waiting, `None` for a
+/// frame the link ignores: routing alone, the entry point of the fuzz harness (`crates/fuzz`).
+pub fn push_of(text: &str) -> Option<Push> {
+    let (pushes, mut received) = mpsc::unbounded_channel();
+    dispatch(text, &mut Pending::new(), &pushes);
+    received.try_recv().ok()
+}
+
 /// Completes the request a frame answers, or hands it over as a push.
 fn dispatch(text: &str, pending: &mut Pending, pushes: &mpsc::UnboundedSender<Push>) {
     let Ok(Value::Object(body)) = serde_json::from_str::<Value>(text) else {

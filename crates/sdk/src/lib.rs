@@ -87,3 +87,11 @@ pub use model::{
 pub use options::{ClientOptions, Timings, TlsTrust};
 pub use params::{Credentials, MANAGED_RESOURCE_PROCESS_ID, ProcessParameters, ServerParameters, SigV4Credentials};
 pub use server::GameLiftServer;
+
+/// Whether the connection can route one text frame from the service (as an answer, a
+/// push or a connection refresh): the entry point of openlift's fuzz harness
+/// (`crates/fuzz`), not something a game server needs.
+#[doc(hidden)]
+pub fn route_frame(text: &str) -> bool {
+    message::decode(text).is_ok()
+}

@@ -72,6 +72,14 @@ pub(crate) fn parse(text: &str) -> Result<Inbound, Unanswerable> {
     Ok(Inbound { action, request_id, body })
 }
 
+/// The reply a text frame gets when its request is refused with a 400, or `None` for a frame
+/// that cannot be answered: parsing and rendering alone, as the SDK and agent endpoints do
+/// them, for the fuzz harness (`crates/fuzz`).
+pub fn refuse_frame(text: &str) -> Option<String> {
+    let inbound = parse(text).ok()?;
+    Some(reply(inbound.action.as_deref(), &inbound.request_id, Err(Failure::bad_request("refused"))))
+}
+
 /// The members of a JSON object (built with `json!`); nothing for any other value.
 pub(crate) fn fields(value: Value) -> Fields {
     match value {

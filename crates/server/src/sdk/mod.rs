@@ -40,6 +40,7 @@ use openlift_store::StoreError;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use messages::refuse_frame;
 pub use upgrade::{is_websocket_upgrade, upgrade};
 
 use self::push::{Push, RefreshConnection};
