@@ -688,6 +688,29 @@ async fn a_deregistered_computes_process_is_told_to_terminate_ends_and_gets_no_g
 }
 
 #[tokio::test]
+async fn deleting_a_fleet_ends_its_processes_and_their_game_sessions() {
+    let h = Harness::start().await;
+    let compute = h.fleet_with_compute("host-1").await;
+    let mut game = ready_game(&h, &compute, true, Duration::from_secs(60)).await;
+    h.wait_for(&game.process_id, "activation", |i| i.status == ProcessStatus::Active).await;
+    let game_session_id = create_session(&h, &compute.fleet_id).await.expect("CreateGameSession");
+    tokio::time::timeout(WAIT, game.sessions.recv()).await.expect("CreateGameSession push").unwrap();
+    h.wait_for(&game.process_id, "ActivateGameSession", |i| i.game_session.as_ref().is_some_and(|s| s.activated)).await;
+
+    h.gamelift.delete_fleet().fleet_id(&compute.fleet_id).send().await.unwrap();
+    let info = h.app.sdk.processes.get(&game.process_id).unwrap();
+    assert!(matches!(info.status, ProcessStatus::Ended { reason: EndReason::Deregistered, .. }), "{info:?}");
+    notified(&game.terminated, "TerminateProcess before the connection closes").await;
+    h.wait_for(&game.process_id, "the closed connection", |i| i.connections == 0).await;
+    let described = h.gamelift.describe_game_sessions().game_session_id(&game_session_id).send().await.unwrap();
+    let session = &described.game_sessions()[0];
+    assert_eq!(session.status(), Some(&GameSessionStatus::Terminated));
+    assert_eq!(session.status_reason().map(|r| r.as_str()), Some("INTERRUPTED"));
+    game.sdk.destroy().await;
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn messages_many_times_the_read_buffer_cross_both_ways() {
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;

@@ -203,8 +203,6 @@ pub trait Store: Send + Sync + 'static {
     async fn update_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError>;
     /// Deregisters a compute and revokes its auth tokens; `NotFound` if absent.
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError>;
-    /// Deletes every compute of a fleet and their tokens (the fleet is being deleted).
-    async fn delete_fleet_computes(&self, fleet_id: &str) -> Result<(), StoreError>;
 
     /// Stores an auth token, first removing tokens that expired before `now`.
     async fn put_auth_token(&self, token: &AuthToken, now: Timestamp) -> Result<(), StoreError>;

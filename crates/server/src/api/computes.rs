@@ -13,7 +13,7 @@ use openlift_model::{
     DescribeComputeInput, DescribeComputeOutput, EventCode, GetComputeAuthTokenInput, GetComputeAuthTokenOutput,
     ListComputeInput, ListComputeInputStatus, ListComputeOutput, RegisterComputeInput, RegisterComputeOutput,
 };
-use openlift_store::StoreError;
+use openlift_store::{PageRequest, StoreError};
 
 use crate::api::load_fleet;
 use crate::app::{App, MAX_PAGE, internal};
@@ -113,6 +113,27 @@ pub(crate) async fn retire(app: &App, fleet_id: &str, compute_name: &str) {
         crate::sessions::process_ended(app, &info, Some((EventCode::ServerProcessForceTerminated, message))).await;
     }
     crate::agent::compute_deregistered(app, fleet_id, compute_name);
+}
+
+/// Deregisters every compute of a fleet, or of one of its locations, as DeregisterCompute
+/// does each: deleted from the store, then retired ([`retire`]). DeleteFleet and
+/// DeleteFleetLocations use it.
+pub(crate) async fn deregister_all(app: &App, fleet_id: &str, location: Option<&str>) -> Result<(), ApiError> {
+    loop {
+        let page = PageRequest { after: None, limit: MAX_PAGE };
+        let computes = app.store.list_computes(fleet_id, location, page).await.map_err(internal)?;
+        if computes.items.is_empty() {
+            return Ok(());
+        }
+        for record in computes.items {
+            let name = record.compute.compute_name.unwrap_or_default();
+            match app.store.delete_compute(fleet_id, &name).await {
+                Ok(()) => retire(app, fleet_id, &name).await,
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(internal(e)),
+            }
+        }
+    }
 }
 
 /// One compute.

@@ -5,6 +5,8 @@
 //! (AWS reports `NEW` for EC2 fleets) and a removed one is gone at once, its computes
 //! deregistered as DeregisterCompute does (their processes end).
 
+use crate::api::{load_fleet, update_fleet};
+use crate::app::{App, internal};
 use openlift_core::fleet;
 use openlift_core::records::Fleet;
 use openlift_model::{
@@ -12,10 +14,6 @@ use openlift_model::{
     DeleteFleetLocationsOutput, DescribeFleetLocationAttributesInput, DescribeFleetLocationAttributesOutput, EventCode,
     FleetStatus, LocationAttributes, LocationState,
 };
-use openlift_store::PageRequest;
-
-use crate::api::{load_fleet, update_fleet};
-use crate::app::{App, internal};
 
 /// Adds custom locations to a fleet.
 pub async fn create(app: &App, input: CreateFleetLocationsInput) -> Result<CreateFleetLocationsOutput, ApiError> {
@@ -76,7 +74,7 @@ pub async fn delete(app: &App, input: DeleteFleetLocationsInput) -> Result<Delet
     })
     .await?;
     for name in &input.locations {
-        deregister_computes_in(app, fleet.id(), name).await?;
+        super::computes::deregister_all(app, fleet.id(), Some(name)).await?;
     }
     let states = input
         .locations
@@ -92,24 +90,6 @@ pub async fn delete(app: &App, input: DeleteFleetLocationsInput) -> Result<Delet
         fleet_arn: fleet.attributes.fleet_arn.clone(),
         location_states: Some(states),
     })
-}
-
-async fn deregister_computes_in(app: &App, fleet_id: &str, location: &str) -> Result<(), ApiError> {
-    loop {
-        let page = PageRequest { after: None, limit: 100 };
-        let computes = app.store.list_computes(fleet_id, Some(location), page).await.map_err(internal)?;
-        if computes.items.is_empty() {
-            return Ok(());
-        }
-        for record in computes.items {
-            let name = record.compute.compute_name.unwrap_or_default();
-            match app.store.delete_compute(fleet_id, &name).await {
-                Ok(()) => super::computes::retire(app, fleet_id, &name).await,
-                Err(openlift_store::StoreError::NotFound) => {}
-                Err(e) => return Err(internal(e)),
-            }
-        }
-    }
 }
 
 /// The fleet's locations with their status: those asked for, in that order, or all of them.

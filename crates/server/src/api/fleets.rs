@@ -114,12 +114,12 @@ pub async fn update_attributes(
     Ok(UpdateFleetAttributesOutput { fleet_id: Some(fleet.id().to_owned()), fleet_arn: fleet.attributes.fleet_arn })
 }
 
-/// Deletes a fleet: TERMINATED at once, its computes deregistered and its tags removed;
-/// the record stays so its events can still be read.
+/// Deletes a fleet: TERMINATED at once, its computes deregistered as DeregisterCompute does
+/// (their processes end) and its tags removed; the record stays so its events can still be read.
 pub async fn delete(app: &App, input: DeleteFleetInput) -> Result<(), ApiError> {
     let now = app.now();
     let fleet = update_fleet(app, &input.fleet_id, |fleet: &mut Fleet| Ok(fleet::delete(fleet, now))).await?;
-    app.store.delete_fleet_computes(fleet.id()).await.map_err(internal)?;
+    super::computes::deregister_all(app, fleet.id(), None).await?;
     app.store.delete_tags(&app.scope.fleet_arn(fleet.id())).await.map_err(internal)?;
     tracing::info!(fleet_id = %fleet.id(), "fleet deleted");
     Ok(())

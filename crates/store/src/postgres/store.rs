@@ -197,14 +197,10 @@ impl Store for PostgresStore {
     }
 
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError> {
-        match writes::delete_computes(&self.pool, fleet_id, Some(compute_name)).await? {
+        match writes::delete_compute(&self.pool, fleet_id, compute_name).await? {
             0 => Err(StoreError::NotFound),
             _ => Ok(()),
         }
-    }
-
-    async fn delete_fleet_computes(&self, fleet_id: &str) -> Result<(), StoreError> {
-        writes::delete_computes(&self.pool, fleet_id, None).await.map(drop)
     }
 
     async fn put_auth_token(&self, token: &AuthToken, now: Timestamp) -> Result<(), StoreError> {

@@ -160,16 +160,16 @@ pub(super) async fn create_compute(
 
 /// Deletes computes (one, or all of a fleet when `name` is `None`) and their tokens;
 /// returns how many computes were deleted.
-pub(super) async fn delete_computes(pool: &PgPool, fleet_id: &str, name: Option<&str>) -> Result<u64, StoreError> {
+pub(super) async fn delete_compute(pool: &PgPool, fleet_id: &str, name: &str) -> Result<u64, StoreError> {
     let mut tx = pool.begin().await.map_err(backend)?;
-    let deleted = sqlx::query("DELETE FROM computes WHERE fleet_id = $1 AND ($2::text IS NULL OR compute_name = $2)")
+    let deleted = sqlx::query("DELETE FROM computes WHERE fleet_id = $1 AND compute_name = $2")
         .bind(fleet_id)
         .bind(name)
         .execute(&mut *tx)
         .await
         .map_err(backend)?
         .rows_affected();
-    sqlx::query("DELETE FROM auth_tokens WHERE fleet_id = $1 AND ($2::text IS NULL OR compute_name = $2)")
+    sqlx::query("DELETE FROM auth_tokens WHERE fleet_id = $1 AND compute_name = $2")
         .bind(fleet_id)
         .bind(name)
         .execute(&mut *tx)

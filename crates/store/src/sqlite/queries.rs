@@ -254,18 +254,12 @@ pub(super) fn list_computes(
 
 /// Deletes computes (one, or all of a fleet when `name` is `None`) and their tokens;
 /// returns how many computes were deleted.
-pub(super) fn delete_computes(conn: &Connection, fleet_id: &str, name: Option<&str>) -> Result<usize, StoreError> {
+pub(super) fn delete_compute(conn: &Connection, fleet_id: &str, name: &str) -> Result<usize, StoreError> {
     let deleted = conn
-        .execute(
-            "DELETE FROM computes WHERE fleet_id = ?1 AND (?2 IS NULL OR compute_name = ?2)",
-            params![fleet_id, name],
-        )
+        .execute("DELETE FROM computes WHERE fleet_id = ?1 AND compute_name = ?2", params![fleet_id, name])
         .map_err(backend)?;
-    conn.execute(
-        "DELETE FROM auth_tokens WHERE fleet_id = ?1 AND (?2 IS NULL OR compute_name = ?2)",
-        params![fleet_id, name],
-    )
-    .map_err(backend)?;
+    conn.execute("DELETE FROM auth_tokens WHERE fleet_id = ?1 AND compute_name = ?2", params![fleet_id, name])
+        .map_err(backend)?;
     Ok(deleted)
 }
 

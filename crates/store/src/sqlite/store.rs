@@ -146,15 +146,10 @@ impl Store for SqliteStore {
 
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError> {
         let (id, name) = (fleet_id.to_owned(), compute_name.to_owned());
-        match self.write(move |c| queries::delete_computes(c, &id, Some(&name))).await? {
+        match self.write(move |c| queries::delete_compute(c, &id, &name)).await? {
             0 => Err(StoreError::NotFound),
             _ => Ok(()),
         }
-    }
-
-    async fn delete_fleet_computes(&self, fleet_id: &str) -> Result<(), StoreError> {
-        let id = fleet_id.to_owned();
-        self.write(move |c| queries::delete_computes(c, &id, None)).await.map(drop)
     }
 
     async fn put_auth_token(&self, token: &AuthToken, now: Timestamp) -> Result<(), StoreError> {

@@ -74,10 +74,10 @@ pub async fn auth_tokens(backend: &Backend) {
     assert_eq!(store.get_auth_token("edge").await.unwrap(), None);
     assert!(store.get_auth_token("t1").await.unwrap().is_some());
 
-    store.delete_fleet_computes("fleet-1").await.unwrap();
+    store.delete_compute("fleet-1", "c1").await.unwrap();
     assert!(store.list_computes("fleet-1", None, page(None, 10)).await.unwrap().items.is_empty());
     assert_eq!(store.get_auth_token("t1").await.unwrap(), None);
     assert!(store.get_auth_token("t2").await.unwrap().is_some(), "other fleets keep their tokens");
     assert!(store.get_compute("fleet-2", "c0").await.unwrap().is_some());
-    store.delete_fleet_computes("fleet-1").await.unwrap();
+    assert!(matches!(store.delete_compute("fleet-1", "c1").await, Err(StoreError::NotFound)));
 }
