@@ -20,29 +20,12 @@ use openlift_store::{FIRST_VERSION, GameSessionFilter, PageRequest, PlayerSessio
 
 use crate::app::{App, internal};
 use crate::sdk::push::{self, Push};
-use crate::sdk::registry::{ProcessInfo, ProcessStatus};
+use crate::sdk::registry::{Claim, ProcessInfo, ProcessStatus};
 
 /// How long a player session stays RESERVED before it times out.
 pub const RESERVATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most expired records one sweep handles, so a backlog never stalls the sweeper.
 const SWEEP_BATCH: usize = 500;
-
-/// Where a new game session was placed.
-#[derive(Debug, Clone)]
-pub struct Placement {
-    /// The claimed server process.
-    pub process_id: String,
-    /// Its compute.
-    pub compute_name: String,
-    /// The compute's IP address.
-    pub ip_address: Option<String>,
-    /// The compute's DNS name.
-    pub dns_name: Option<String>,
-    /// The process's port.
-    pub port: Option<i32>,
-    /// The log files the process reported.
-    pub log_paths: Vec<String>,
-}
 
 fn capacity_exceeded(fleet_id: &str, location: &str) -> ApiError {
     ApiError::new(
@@ -53,39 +36,26 @@ fn capacity_exceeded(fleet_id: &str, location: &str) -> ApiError {
 
 /// Claims an idle, ready, healthy process of the fleet in `location` for `game_session_id`,
 /// on a compute below the runtime configuration's `MaxConcurrentGameSessionActivations`.
+/// The claim releases the process when dropped, unless [`push_create`] commits it.
 ///
 /// Nothing is read from the store: the registry knows each process's compute endpoint
 /// (read from the store when the process connected), and a deregistered compute's
 /// processes leave the placement index at once.
-pub fn place(app: &App, fleet: &Fleet, location: &str, game_session_id: &str) -> Result<Placement, ApiError> {
+pub fn place<'a>(app: &'a App, fleet: &Fleet, location: &str, game_session_id: &str) -> Result<Claim<'a>, ApiError> {
     let max_activating = fleet
         .runtime_configuration
         .as_ref()
         .and_then(|rc| rc.max_concurrent_game_session_activations)
         .and_then(|max| u32::try_from(max).ok());
-    let info = app
-        .sdk
+    app.sdk
         .processes
         .claim_within(fleet.id(), location, game_session_id, app.now(), max_activating)
-        .ok_or_else(|| capacity_exceeded(fleet.id(), location))?;
-    Ok(Placement {
-        process_id: info.process_id,
-        compute_name: info.compute_name,
-        ip_address: info.ip_address,
-        dns_name: info.dns_name,
-        port: info.port.map(i32::from),
-        log_paths: info.log_paths,
-    })
+        .ok_or_else(|| capacity_exceeded(fleet.id(), location))
 }
 
-/// Gives a claimed process back when its game session could not be created.
-pub fn unplace(app: &App, placement: &Placement, game_session_id: &str) {
-    app.sdk.processes.release(&placement.process_id, game_session_id);
-}
-
-/// Sends the process its new game session, just committed. A process that cannot be
-/// reached is left to the activation timeout.
-pub fn push_create(app: &App, placement: &Placement, record: GameSessionRecord, input: &CreateGameSessionInput) {
+/// Sends the claimed process its new game session, just committed, and commits the claim.
+/// A process that cannot be reached is left to the activation timeout.
+pub fn push_create(app: &App, claim: Claim<'_>, record: GameSessionRecord, input: &CreateGameSessionInput) {
     let s = &record.game_session;
     let game_properties: BTreeMap<String, String> =
         s.game_properties.iter().flatten().map(|p| (p.key.clone(), p.value.clone())).collect();
@@ -93,17 +63,18 @@ pub fn push_create(app: &App, placement: &Placement, record: GameSessionRecord, 
         game_session_id: record.id().to_owned(),
         game_session_name: s.name.clone().unwrap_or_default(),
         maximum_player_session_count: s.maximum_player_session_count.unwrap_or_default(),
-        port: placement.port.unwrap_or_default(),
-        ip_address: placement.ip_address.clone().unwrap_or_default(),
-        dns_name: placement.dns_name.clone().unwrap_or_default(),
+        port: claim.port.map(i32::from).unwrap_or_default(),
+        ip_address: claim.ip_address.clone().unwrap_or_default(),
+        dns_name: claim.dns_name.clone().unwrap_or_default(),
         game_session_data: input.game_session_data.clone().unwrap_or_default(),
         matchmaker_data: s.matchmaker_data.clone().unwrap_or_default(),
         game_properties,
     });
     let committed = Versioned { value: record, version: FIRST_VERSION };
-    if let Err(e) = app.sdk.processes.push_session(&placement.process_id, &message, committed) {
-        tracing::warn!(process_id = %placement.process_id, error = %e, "could not push the game session");
+    if let Err(e) = app.sdk.processes.push_session(&claim.process_id, &message, committed) {
+        tracing::warn!(process_id = %claim.process_id, error = %e, "could not push the game session");
     }
+    claim.commit();
 }
 
 /// Applies `change` to a game session with compare-and-swap, retrying on conflicts.
@@ -324,7 +295,11 @@ pub async fn sweep(app: &App) -> Result<(), ApiError> {
             Err(e) if e.code == ErrorCode::InvalidGameSessionStatusException => continue,
             Err(e) => return Err(e),
         }
-        if let Some(process_id) = &record.process_id {
+        // A claim released by a request cancelled while the session was being stored
+        // leaves the session here while its process may host another one by now.
+        if let Some(process_id) = &record.process_id
+            && app.sdk.processes.hosts(process_id, record.id())
+        {
             let _ = app.sdk.processes.terminate(process_id, now);
         }
         let event = openlift_core::fleet::event(

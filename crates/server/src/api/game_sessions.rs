@@ -99,7 +99,7 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
             fleet: (&fleet_id, &fleet_arn),
             location: &location,
             compute_name: &placed.compute_name,
-            endpoint: (placed.ip_address.clone(), placed.dns_name.clone(), placed.port),
+            endpoint: (placed.ip_address.clone(), placed.dns_name.clone(), placed.port.map(i32::from)),
             now: app.now(),
         },
     );
@@ -114,20 +114,20 @@ pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGa
     match app.store.create_game_session(&record).await {
         Ok(()) => {}
         Err(StoreError::AlreadyExists) => {
-            sessions::unplace(app, &placed, &id);
+            drop(placed);
             let existing = repeated_request(app, token, &digest).await?;
             return existing
                 .map(|s| CreateGameSessionOutput { game_session: Some(s) })
                 .ok_or_else(|| ApiError::conflict(format!("Game session {id} is being created; retry.")));
         }
         Err(e) => {
-            sessions::unplace(app, &placed, &id);
+            drop(placed);
             return Err(internal(e));
         }
     }
     tracing::info!(game_session_id = %id, process_id = %placed.process_id, "game session placed");
     let session = record.game_session.clone();
-    sessions::push_create(app, &placed, record, &input);
+    sessions::push_create(app, placed, record, &input);
     Ok(CreateGameSessionOutput { game_session: Some(session) })
 }
 

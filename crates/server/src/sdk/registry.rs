@@ -11,9 +11,9 @@
 //! a tombstone for [`TOMBSTONE_RETENTION`] so it cannot come back.
 //!
 //! For game-session placement (issue 4), [`Registry::claim`] atomically binds a game session
-//! to one ready, healthy, idle process of a fleet location; [`Registry::release`] undoes a
-//! claim whose game session could not be created, and [`Registry::push`] delivers the
-//! `CreateGameSession` push. A placement index (`registry_index`), updated with every
+//! to one ready, healthy, idle process of a fleet location and returns a [`Claim`] that
+//! undoes itself when dropped uncommitted (its game session could not be created), and
+//! [`Registry::push`] delivers the `CreateGameSession` push. A placement index (`registry_index`), updated with every
 //! change to a process, makes a claim O(log n) and enforces the fleets'
 //! `MaxConcurrentGameSessionActivations`. Everything is in memory behind one mutex whose
 //! critical sections never await; ready processes are recorded in the store and restored
@@ -530,6 +530,7 @@ impl Registry {
 mod index;
 #[path = "registry_placement.rs"]
 mod placement;
+pub use placement::Claim;
 
 #[path = "registry_restore.rs"]
 mod restore;

@@ -43,7 +43,7 @@ fn ready_on(registry: &Registry, pid: &str, compute: &str, now: Timestamp) -> At
 }
 
 fn claim(registry: &Registry, gs: &str, limit: Option<u32>) -> Option<String> {
-    registry.claim_within("fleet-1", "custom-a", gs, t0(), limit).map(|i| i.process_id)
+    registry.claim_within("fleet-1", "custom-a", gs, t0(), limit).map(|c| c.commit().process_id)
 }
 
 #[test]
@@ -66,7 +66,7 @@ fn claims_pass_over_disconnected_processes_and_take_the_one_ready_the_longest() 
 fn a_claim_carries_the_compute_endpoint_given_at_attach() {
     let registry = Registry::default();
     ready_on(&registry, "p1", "c1", t0());
-    let claimed = registry.claim_within("fleet-1", "custom-a", "gs-1", t0(), None).unwrap();
+    let claimed = registry.claim_within("fleet-1", "custom-a", "gs-1", t0(), None).unwrap().commit();
     assert_eq!(claimed.ip_address.as_deref(), Some("ip-of-c1"));
 }
 
@@ -103,7 +103,11 @@ fn a_released_claim_and_a_changed_limit_reopen_a_compute() {
     assert_eq!(claim(&registry, "gs-2", Some(1)), None);
     assert!(registry.release("p1", "gs-1"));
     assert_eq!(claim(&registry, "gs-2", Some(1)).as_deref(), Some("p1"));
-    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-3", t0()), None, "the last limit still applies");
+    assert_eq!(
+        registry.claim("fleet-1", "custom-a", "gs-3", t0()).map(Claim::commit),
+        None,
+        "the last limit still applies"
+    );
     assert_eq!(claim(&registry, "gs-3", Some(2)).as_deref(), Some("p2"));
     assert_eq!(claim(&registry, "gs-4", Some(2)), None);
     assert_eq!(claim(&registry, "gs-4", None).as_deref(), Some("p3"));
@@ -174,7 +178,9 @@ fn concurrent_claims_within_a_limit_never_share_a_process_nor_overfill_a_compute
             std::thread::spawn(move || {
                 (0..20)
                     .filter_map(|attempt| {
-                        registry.claim_within("fleet-1", "custom-a", &format!("gs-{thread}-{attempt}"), t0(), Some(3))
+                        registry
+                            .claim_within("fleet-1", "custom-a", &format!("gs-{thread}-{attempt}"), t0(), Some(3))
+                            .map(Claim::commit)
                     })
                     .collect::<Vec<_>>()
             })
@@ -276,7 +282,7 @@ fn the_index_agrees_with_a_full_scan_after_random_changes() {
                 let location = if rng.gen_bool(0.5) { "custom-a" } else { "custom-b" };
                 let expected = scan(&registry, &pids, location, limit);
                 let claimed = registry.claim_within("fleet-1", location, &format!("gs-{step}"), now, limit);
-                assert_eq!(claimed.map(|i| i.process_id), expected, "step {step}");
+                assert_eq!(claimed.map(|c| c.commit().process_id), expected, "step {step}");
                 if expected.is_some() { placed += 1 } else { refused += 1 }
             }
             5 => {

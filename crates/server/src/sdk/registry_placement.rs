@@ -2,10 +2,14 @@
 //! (`server-sdk-protocol.md` section 6 steps 4–5) and counting what fleets use.
 //!
 //! Game-session placement (issue 4) calls [`Registry::claim_within`], then creates the
-//! game session and sends the `CreateGameSession` push with [`Registry::push_session`]; if
-//! creating it fails, it calls [`Registry::release`]. A claim happens under the registry's lock and
-//! takes the first process of the placement index, so two concurrent claims never get the
-//! same process.
+//! game session, sends the `CreateGameSession` push with [`Registry::push_session`] and
+//! [`commit`](Claim::commit)s the [`Claim`]. A claim dropped before that (the session could
+//! not be created, or the request was cancelled while it was being stored) releases the
+//! process. A claim happens under the registry's lock and takes the first process of the
+//! placement index, so two concurrent claims never get the same process.
+
+use std::fmt;
+use std::ops::Deref;
 
 use openlift_core::records::GameSessionRecord;
 use openlift_model::Timestamp;
@@ -14,21 +18,78 @@ use openlift_store::Versioned;
 use super::{Delivery, EndReason, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Registry, State, Usage};
 use crate::sdk::push::{Push, TerminateProcess};
 
+/// A process bound to a game session that is being created: the process as claimed, and
+/// the claim itself, which gives the process back when dropped unless it was
+/// [`commit`](Self::commit)ted.
+///
+/// Dropping it only takes the registry's lock, which is never held across an await, so a
+/// request future cancelled while it holds a claim releases the process at once.
+#[must_use = "a claim dropped at once releases the process"]
+pub struct Claim<'a> {
+    info: ProcessInfo,
+    release: Release<'a>,
+}
+
+/// Releases a claim when dropped, unless disarmed.
+struct Release<'a> {
+    registry: Option<&'a Registry>,
+    process_id: String,
+    game_session_id: String,
+}
+
+impl Claim<'_> {
+    /// Keeps the process bound to its game session for good: the session is stored and
+    /// the process was told. Returns the process as claimed.
+    pub fn commit(self) -> ProcessInfo {
+        let Claim { info, mut release } = self;
+        release.registry = None;
+        info
+    }
+}
+
+impl fmt::Debug for Claim<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Claim").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+impl Deref for Claim<'_> {
+    type Target = ProcessInfo;
+
+    fn deref(&self) -> &ProcessInfo {
+        &self.info
+    }
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        if let Some(registry) = self.registry
+            && registry.release(&self.process_id, &self.game_session_id)
+        {
+            tracing::debug!(process_id = %self.process_id, game_session_id = %self.game_session_id,
+                "uncommitted claim released");
+        }
+    }
+}
+
 /// Binds `game_session_id` to the first process of the placement index.
-fn claim(
+fn claim<'a>(
+    registry: &'a Registry,
     state: &mut State,
     fleet_id: &str,
     location: &str,
     game_session_id: &str,
     now: Timestamp,
-) -> Option<ProcessInfo> {
+) -> Option<Claim<'a>> {
     let process_id = state.index.best(fleet_id, location)?.to_owned();
     let slot = GameSessionSlot { game_session_id: game_session_id.to_owned(), activated: false, claimed_at: now };
     let claimed = state.update(&process_id, |e| {
         e.info.game_session = Some(slot);
         Ok(e.info.clone())
     });
-    claimed.ok()
+    let info = claimed.ok()?;
+    let release = Release { registry: Some(registry), process_id, game_session_id: game_session_id.to_owned() };
+    Some(Claim { info, release })
 }
 
 impl Registry {
@@ -39,10 +100,10 @@ impl Registry {
     ///
     /// A process whose connection is down is passed over (it could not be told); among the
     /// others, the one ready the longest is taken. `None` when no process is available. The
-    /// caller then sends the `CreateGameSession` push with [`push_session`](Self::push_session),
-    /// or [`release`](Self::release)s the claim if the game session cannot be created.
-    pub fn claim(&self, fleet_id: &str, location: &str, game_session_id: &str, now: Timestamp) -> Option<ProcessInfo> {
-        claim(&mut self.lock(), fleet_id, location, game_session_id, now)
+    /// caller then sends the `CreateGameSession` push with [`push_session`](Self::push_session)
+    /// and commits the claim; dropping it instead releases the process.
+    pub fn claim(&self, fleet_id: &str, location: &str, game_session_id: &str, now: Timestamp) -> Option<Claim<'_>> {
+        claim(self, &mut self.lock(), fleet_id, location, game_session_id, now)
     }
 
     /// [`claim`](Self::claim) with the fleet's `MaxConcurrentGameSessionActivations`
@@ -55,10 +116,10 @@ impl Registry {
         game_session_id: &str,
         now: Timestamp,
         max_activating: Option<u32>,
-    ) -> Option<ProcessInfo> {
+    ) -> Option<Claim<'_>> {
         let mut state = self.lock();
         state.index.set_limit(fleet_id, max_activating);
-        claim(&mut state, fleet_id, location, game_session_id, now)
+        claim(self, &mut state, fleet_id, location, game_session_id, now)
     }
 
     /// Undoes a claim: frees the process if it still holds `game_session_id`.

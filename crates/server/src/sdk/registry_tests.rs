@@ -50,7 +50,7 @@ fn next_frame(attached: &mut Attached) -> Outbound {
 fn a_reconnect_keeps_readiness_and_the_game_session() {
     let registry = Registry::default();
     let first = ready(&registry, "p1", "custom-a", t0());
-    registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
+    registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap().commit();
     registry.detach("p1", first.generation, t0());
     assert_eq!(registry.get("p1").unwrap().connections, 0);
     let second = attach(&registry, "p1", "custom-a", t0());
@@ -139,23 +139,40 @@ fn claims_pick_only_active_healthy_idle_processes_of_the_location() {
     ready(&registry, "elsewhere", "custom-b", t0());
     ready(&registry, "sick", "custom-a", t0());
     registry.heartbeat("sick", false, t0()).unwrap();
-    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-1", t0()), None);
+    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-1", t0()).map(Claim::commit), None);
 
     ready(&registry, "good", "custom-a", t0());
-    let claimed = registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
+    let claimed = registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap().commit();
     assert_eq!(claimed.process_id, "good");
-    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-2", t0()), None);
+    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-2", t0()).map(Claim::commit), None);
     assert!(registry.hosts("good", "gs-1"));
     assert!(!registry.release("good", "gs-other"));
     assert!(registry.release("good", "gs-1"));
-    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-3", t0()).unwrap().process_id, "good");
+    assert_eq!(registry.claim("fleet-1", "custom-a", "gs-3", t0()).unwrap().commit().process_id, "good");
+}
+
+#[test]
+fn a_claim_dropped_uncommitted_releases_the_process_and_a_committed_one_keeps_it() {
+    let registry = Registry::default();
+    ready(&registry, "p1", "custom-a", t0());
+    let claim = registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
+    assert_eq!(claim.process_id, "p1");
+    assert!(registry.hosts("p1", "gs-1"));
+    assert!(registry.claim("fleet-1", "custom-a", "gs-2", t0()).is_none(), "held while the claim lives");
+    drop(claim);
+    assert_eq!(registry.get("p1").unwrap().game_session, None);
+
+    let committed = registry.claim("fleet-1", "custom-a", "gs-3", t0()).unwrap().commit();
+    assert_eq!(committed.process_id, "p1");
+    assert!(registry.hosts("p1", "gs-3"));
+    assert!(registry.claim("fleet-1", "custom-a", "gs-4", t0()).is_none(), "a committed claim keeps the process");
 }
 
 #[test]
 fn the_pushed_session_is_kept_for_its_activation_once_while_the_process_lives() {
     let registry = Registry::default();
     let mut connection = ready(&registry, "p1", "custom-a", t0());
-    registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
+    registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap().commit();
     let record = GameSessionRecord {
         game_session: openlift_model::GameSession { game_session_id: Some("gs-1".into()), ..Default::default() },
         protection_policy: openlift_model::ProtectionPolicy::NoProtection,
@@ -196,7 +213,9 @@ fn concurrent_claims_never_hand_out_one_process_twice() {
             std::thread::spawn(move || {
                 let mut won = Vec::new();
                 for attempt in 0..20 {
-                    if let Some(info) = registry.claim("fleet-1", "custom-a", &format!("gs-{thread}-{attempt}"), t0()) {
+                    if let Some(claim) = registry.claim("fleet-1", "custom-a", &format!("gs-{thread}-{attempt}"), t0())
+                    {
+                        let info = claim.commit();
                         won.push((info.process_id, info.game_session.unwrap().game_session_id));
                     }
                 }
@@ -243,7 +262,7 @@ fn a_process_without_a_healthy_heartbeat_is_told_to_terminate_then_ended() {
 fn a_process_without_a_healthy_heartbeat_nor_a_connection_ends_at_once() {
     let registry = Registry::default();
     let connection = ready(&registry, "p1", "custom-a", t0());
-    registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap();
+    registry.claim("fleet-1", "custom-a", "gs-1", t0()).unwrap().commit();
     registry.detach("p1", connection.generation, t0().plus(Duration::from_secs(10)));
     assert!(registry.sweep(t0().plus(Duration::from_secs(179)), TIMEOUT).ended.is_empty());
 
@@ -330,7 +349,7 @@ fn usage_counts_active_processes_and_their_game_sessions() {
     ready(&registry, "p2", "custom-a", t0());
     ready(&registry, "p3", "custom-b", t0());
     attach(&registry, "p4", "custom-b", t0());
-    registry.claim("fleet-1", "custom-b", "gs-1", t0()).unwrap();
+    registry.claim("fleet-1", "custom-b", "gs-1", t0()).unwrap().commit();
     assert_eq!(registry.usage("fleet-1", Some("custom-a")).active_server_processes, 2);
     let all = registry.usage("fleet-1", None);
     assert_eq!((all.active_server_processes, all.game_sessions), (3, 1));
