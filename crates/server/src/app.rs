@@ -14,9 +14,6 @@ use openlift_store::{Page, PageRequest, Store, StoreError};
 /// (`control-plane-api.md` section 7.13: clamp, never refuse).
 pub const MAX_PAGE: usize = 100;
 
-/// How often a compare-and-swap update is retried when another writer got there first.
-pub const CAS_ATTEMPTS: usize = 16;
-
 /// Everything a request handler may use.
 pub struct App {
     /// Durable state.

@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod api;
 pub mod app;
+mod cas;
 pub mod config;
 pub mod credentials;
 pub mod fleet_cache;

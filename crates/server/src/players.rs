@@ -9,9 +9,9 @@ use openlift_core::records::PlayerSessionRecord;
 use openlift_model::{
     ApiError, ErrorCode, GameSessionStatus, PlayerSession, PlayerSessionCreationPolicy, PlayerSessionStatus,
 };
-use openlift_store::StoreError;
 
 use crate::app::{App, internal};
+use crate::cas;
 use crate::sessions::RESERVATION_TIMEOUT;
 
 /// Reserves slots for `players` (player ID, player data) in an ACTIVE game session that
@@ -21,9 +21,13 @@ pub async fn reserve(
     game_session_id: &str,
     players: &[(String, Option<String>)],
 ) -> Result<Vec<PlayerSession>, ApiError> {
-    for _ in 0..crate::app::CAS_ATTEMPTS {
+    let not_found = || ApiError::not_found(format!("Game session {game_session_id} not found."));
+    let resource = format!("Game session {game_session_id}");
+    let mut attempts = cas::Attempts::new(&resource);
+    loop {
+        attempts.next()?;
         let found = app.store.get_game_session(game_session_id).await.map_err(internal)?;
-        let current = found.ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))?;
+        let current = found.ok_or_else(not_found)?;
         let mut record = current.value;
         let s = &mut record.game_session;
         if s.status != Some(GameSessionStatus::Active) {
@@ -72,13 +76,11 @@ pub async fn reserve(
                 ..Default::default()
             })
             .collect();
-        match app.store.add_player_sessions(&record, current.version, &sessions).await {
-            Ok(_) => return Ok(sessions),
-            Err(StoreError::VersionConflict) => continue,
-            Err(e) => return Err(internal(e)),
+        if cas::written(app.store.add_player_sessions(&record, current.version, &sessions).await, not_found)?.is_some()
+        {
+            return Ok(sessions);
         }
     }
-    Err(ApiError::invalid_request(format!("Game session {game_session_id} is too busy; retry.")))
 }
 
 /// `AcceptPlayerSession`: a RESERVED player of this game session connected; it becomes ACTIVE.
@@ -135,7 +137,10 @@ pub async fn finish(app: &App, player: PlayerSessionRecord, status: PlayerSessio
     let game_session_id = player.game_session_id.clone().unwrap_or_default();
     let player_session_id = player.player_session_id.clone().unwrap_or_default();
     let now = app.now();
-    for _ in 0..crate::app::CAS_ATTEMPTS {
+    let resource = format!("Game session {game_session_id}");
+    let mut attempts = cas::Attempts::new(&resource);
+    loop {
+        attempts.next()?;
         let found = app.store.get_game_session(&game_session_id).await.map_err(internal)?;
         let Some(mut player) = app.store.get_player_session(&player_session_id).await.map_err(internal)? else {
             return Ok(());
@@ -151,11 +156,10 @@ pub async fn finish(app: &App, player: PlayerSessionRecord, status: PlayerSessio
         let mut record = current.value;
         let count = record.game_session.current_player_session_count.unwrap_or(0);
         record.game_session.current_player_session_count = Some((count - 1).max(0));
-        match app.store.update_player_session(&player, Some((&record, current.version))).await {
-            Ok(()) => return Ok(()),
-            Err(StoreError::VersionConflict) => continue,
-            Err(e) => return Err(internal(e)),
+        let written = app.store.update_player_session(&player, Some((&record, current.version))).await;
+        let not_found = || ApiError::not_found(format!("Player session {player_session_id} not found."));
+        if cas::written(written, not_found)?.is_some() {
+            return Ok(());
         }
     }
-    Err(ApiError::internal())
 }

@@ -16,9 +16,10 @@ use openlift_model::{
     ApiError, CreateGameSessionInput, ErrorCode, EventCode, GameSessionStatus, GameSessionStatusReason,
     PlayerSessionStatus, TerminationMode,
 };
-use openlift_store::{FIRST_VERSION, GameSessionFilter, PageRequest, PlayerSessionFilter, StoreError, Versioned};
+use openlift_store::{FIRST_VERSION, GameSessionFilter, PageRequest, PlayerSessionFilter, Versioned};
 
 use crate::app::{App, internal};
+use crate::cas;
 use crate::sdk::push::{self, Push};
 use crate::sdk::registry::{Claim, ProcessInfo, ProcessStatus};
 
@@ -94,26 +95,21 @@ pub async fn update_known_session(
     mut known: Option<Versioned<GameSessionRecord>>,
     mut change: impl FnMut(&mut GameSessionRecord) -> Result<(), ApiError>,
 ) -> Result<GameSessionRecord, ApiError> {
-    for _ in 0..crate::app::CAS_ATTEMPTS {
+    let not_found = || ApiError::not_found(format!("Game session {game_session_id} not found."));
+    let resource = format!("Game session {game_session_id}");
+    let mut attempts = cas::Attempts::new(&resource);
+    loop {
+        attempts.next()?;
         let current = match known.take() {
             Some(known) => known,
-            None => {
-                let found = app.store.get_game_session(game_session_id).await.map_err(internal)?;
-                found.ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))?
-            }
+            None => app.store.get_game_session(game_session_id).await.map_err(internal)?.ok_or_else(not_found)?,
         };
         let mut record = current.value;
         change(&mut record)?;
-        match app.store.update_game_session(&record, current.version).await {
-            Ok(_) => return Ok(record),
-            Err(StoreError::VersionConflict) => continue,
-            Err(StoreError::NotFound) => {
-                return Err(ApiError::not_found(format!("Game session {game_session_id} not found.")));
-            }
-            Err(e) => return Err(internal(e)),
+        if cas::written(app.store.update_game_session(&record, current.version).await, not_found)?.is_some() {
+            return Ok(record);
         }
     }
-    Err(ApiError::conflict(format!("Game session {game_session_id} is being changed by other requests; retry.")))
 }
 
 /// FORCE_TERMINATE needs the GameLift Agent: on an Anywhere compute that never had one

@@ -11,6 +11,7 @@ use openlift_store::{AliasFilter, StoreError, Versioned};
 
 use crate::api::load_fleet;
 use crate::app::{App, MAX_PAGE, internal};
+use crate::cas;
 
 /// Checks a routing strategy and that a SIMPLE one points at a live fleet.
 async fn checked_strategy(app: &App, strategy: RoutingStrategy) -> Result<RoutingStrategy, ApiError> {
@@ -79,7 +80,11 @@ pub async fn update(app: &App, input: UpdateAliasInput) -> Result<UpdateAliasOut
         Some(s) => Some(checked_strategy(app, s).await?),
         None => None,
     };
-    for _ in 0..crate::app::CAS_ATTEMPTS {
+    let not_found = || ApiError::not_found(format!("Alias {} not found.", input.alias_id));
+    let resource = format!("Alias {}", input.alias_id);
+    let mut attempts = cas::Attempts::new(&resource);
+    loop {
+        attempts.next()?;
         let Versioned { value: mut alias, version } = existing(app, &input.alias_id).await?;
         if let Some(name) = &input.name {
             alias.name = Some(name.clone());
@@ -91,16 +96,10 @@ pub async fn update(app: &App, input: UpdateAliasInput) -> Result<UpdateAliasOut
             alias.routing_strategy = Some(strategy.clone());
         }
         alias.last_updated_time = Some(app.now());
-        match app.store.update_alias(&alias, version).await {
-            Ok(_) => return Ok(UpdateAliasOutput { alias: Some(alias) }),
-            Err(StoreError::VersionConflict) => continue,
-            Err(StoreError::NotFound) => {
-                return Err(ApiError::not_found(format!("Alias {} not found.", input.alias_id)));
-            }
-            Err(e) => return Err(internal(e)),
+        if cas::written(app.store.update_alias(&alias, version).await, not_found)?.is_some() {
+            return Ok(UpdateAliasOutput { alias: Some(alias) });
         }
     }
-    Err(ApiError::invalid_request(format!("Alias {} is being changed by other requests; retry.", input.alias_id)))
 }
 
 /// Deletes an alias and its tags.

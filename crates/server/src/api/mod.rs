@@ -21,9 +21,10 @@ use std::sync::Arc;
 use openlift_core::ids;
 use openlift_core::records::{Fleet, FleetEvent};
 use openlift_model::{ApiError, Operation, Shape, Value};
-use openlift_store::{StoreError, Versioned};
+use openlift_store::Versioned;
 
 use crate::app::{App, internal};
+use crate::cas;
 
 /// Runs `op` on `input`, returning the encoded output, or an error the operation declares.
 pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, ApiError> {
@@ -273,20 +274,18 @@ pub async fn update_fleet(
     mut change: impl FnMut(&mut Fleet) -> Result<Vec<FleetEvent>, ApiError>,
 ) -> Result<Fleet, ApiError> {
     let _guard = app.locks.lock(&format!("fleet|{}", ids::id_from_id_or_arn(fleet_id_or_arn))).await;
-    for _ in 0..crate::app::CAS_ATTEMPTS {
+    let resource = format!("Fleet {fleet_id_or_arn}");
+    let mut attempts = cas::Attempts::new(&resource);
+    loop {
+        attempts.next()?;
         let Versioned { value: mut fleet, version } = load_fleet(app, fleet_id_or_arn).await?;
         let events = change(&mut fleet)?;
-        match app.store.update_fleet(&fleet, version, &events).await {
-            Ok(version) => {
-                app.fleets.put(fleet.clone(), version);
-                return Ok(fleet);
-            }
-            Err(StoreError::VersionConflict) => continue,
-            Err(StoreError::NotFound) => return Err(fleet_not_found(fleet.id())),
-            Err(e) => return Err(internal(e)),
+        let written = app.store.update_fleet(&fleet, version, &events).await;
+        if let Some(version) = cas::written(written, || fleet_not_found(fleet.id()))? {
+            app.fleets.put(fleet.clone(), version);
+            return Ok(fleet);
         }
     }
-    Err(ApiError::conflict(format!("Fleet {fleet_id_or_arn} is being changed by other requests; retry.")))
 }
 
 /// Appends one event to a fleet's log, logging (not failing) when it cannot.
