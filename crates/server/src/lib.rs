@@ -12,6 +12,8 @@ pub mod app;
 mod cas;
 pub mod config;
 pub mod credentials;
+#[cfg(test)]
+mod fault_store;
 pub mod fleet_cache;
 mod http;
 pub mod locks;

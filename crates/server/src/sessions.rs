@@ -328,3 +328,7 @@ async fn expire_reservations(app: &App, now: openlift_model::Timestamp) -> Resul
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "sessions_tests.rs"]
+mod tests;

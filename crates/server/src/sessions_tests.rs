@@ -1,0 +1,155 @@
+//! Game-session placement and compare-and-swap updates against a store that fails or
+//! stalls on demand ([`FaultyStore`]), with one ready process in the registry.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use openlift_core::clock::ManualClock;
+use openlift_core::ids::ArnScope;
+use openlift_core::paging::PageTokens;
+use openlift_model::{
+    ApiError, ComputeType, CreateFleetInput, CreateFleetOutput, CreateGameSessionInput, CreateGameSessionOutput,
+    CreateLocationInput, ErrorCode, LocationConfiguration, Operation, Shape, TerminateGameSessionInput,
+    TerminationMode, Timestamp, UpdateGameSessionInput,
+};
+use openlift_store::StoreError;
+use tokio::sync::Notify;
+
+use crate::app::App;
+use crate::cas;
+use crate::fault_store::{Fault, FaultyStore};
+use crate::sdk::registry::{Activation, Attach, Attached};
+
+const LOCATION: &str = "custom-faults";
+const PROCESS: &str = "process-1";
+
+/// An App on a [`FaultyStore`] with an Anywhere fleet in [`LOCATION`] and one ready
+/// process of it ([`PROCESS`], whose connection is the returned [`Attached`]).
+struct World {
+    app: App,
+    store: Arc<FaultyStore>,
+    fleet_id: String,
+    _connection: Attached,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FaultyStore::open(dir.path()).await;
+        let now = Timestamp::from_millis(1_767_225_600_000);
+        let limits = crate::sdk::admission::Limits { max_connections: 8, max_per_peer: 8, reserved: 0 };
+        let app = App {
+            store: store.clone(),
+            clock: Arc::new(ManualClock::new(now)),
+            scope: ArnScope { region: "us-west-2".into(), account_id: "123456789012".into() },
+            credentials: Default::default(),
+            page_tokens: PageTokens::new(vec![7; 32]),
+            sdk_endpoint: "ws://127.0.0.1:1".into(),
+            sdk: crate::sdk::SdkEndpoint::new(Duration::from_secs(60)),
+            agent_endpoint: "ws://127.0.0.1:1/agent".into(),
+            agents: crate::agent::Agents::new(Duration::from_secs(60)),
+            locks: crate::locks::KeyedLocks::default(),
+            fleets: crate::fleet_cache::FleetCache::default(),
+            connections: crate::sdk::admission::Admission::new(limits),
+        };
+        let location = CreateLocationInput { location_name: LOCATION.into(), tags: None };
+        crate::api::dispatch(&app, Operation::CreateLocation, location.to_value()).await.unwrap();
+        let fleet = CreateFleetInput {
+            name: "faults".into(),
+            compute_type: Some(ComputeType::Anywhere),
+            locations: Some(vec![LocationConfiguration { location: LOCATION.into() }]),
+            ..Default::default()
+        };
+        let created = crate::api::dispatch(&app, Operation::CreateFleet, fleet.to_value()).await.unwrap();
+        let fleet_id = CreateFleetOutput::from_value(created).unwrap().fleet_attributes.unwrap().fleet_id.unwrap();
+        let attach = Attach {
+            process_id: PROCESS.into(),
+            fleet_id: fleet_id.clone(),
+            compute_name: "compute-1".into(),
+            location: LOCATION.into(),
+            certificate_path: None,
+            ip_address: Some("10.0.0.1".into()),
+            dns_name: None,
+            sdk_language: "Rust".into(),
+            sdk_version: "5.0.0".into(),
+            token_digest: None,
+            credential_expires: None,
+        };
+        let connection = app.sdk.processes.attach(attach, now).unwrap();
+        app.sdk.processes.activate(PROCESS, Activation { port: Some(7777), ..Default::default() }, now).unwrap();
+        World { app, store, fleet_id, _connection: connection, _dir: dir }
+    }
+
+    fn create_input(&self) -> CreateGameSessionInput {
+        CreateGameSessionInput {
+            fleet_id: Some(self.fleet_id.clone()),
+            location: Some(LOCATION.into()),
+            maximum_player_session_count: 4,
+            ..Default::default()
+        }
+    }
+
+    async fn create(&self) -> Result<CreateGameSessionOutput, ApiError> {
+        let output = crate::api::dispatch(&self.app, Operation::CreateGameSession, self.create_input().to_value());
+        output.await.map(|value| CreateGameSessionOutput::from_value(value).unwrap())
+    }
+
+    fn hosted(&self) -> Option<String> {
+        self.app.sdk.processes.get(PROCESS).unwrap().game_session.map(|slot| slot.game_session_id)
+    }
+}
+
+#[tokio::test]
+async fn a_create_cancelled_while_its_session_is_stored_releases_the_process() {
+    let world = World::new().await;
+    let entered = Arc::new(Notify::new());
+    world.store.inject("create_game_session", Fault::Hold(entered.clone()));
+
+    let mut create = Box::pin(world.create());
+    tokio::select! {
+        answered = &mut create => panic!("the commit was held, yet the request answered {answered:?}"),
+        () = entered.notified() => {}
+    }
+    assert!(world.hosted().is_some(), "the process is claimed while the session is being stored");
+    drop(create);
+    assert_eq!(world.hosted(), None, "the dropped request released its claim");
+
+    world.store.heal();
+    let session = world.create().await.unwrap().game_session.unwrap();
+    assert_eq!(world.hosted(), session.game_session_id, "the process hosts the next session");
+}
+
+#[tokio::test]
+async fn a_store_failure_while_committing_releases_the_claim_and_is_an_internal_error() {
+    let world = World::new().await;
+    world.store.inject("create_game_session", Fault::Fail(|| StoreError::Backend("disk full".into())));
+    let error = world.create().await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::InternalServiceException);
+    assert_eq!(world.store.calls("create_game_session"), 1);
+    assert_eq!(world.hosted(), None);
+
+    world.store.heal();
+    world.create().await.unwrap();
+    assert!(world.hosted().is_some());
+}
+
+#[tokio::test]
+async fn a_conflict_storm_gives_up_after_the_attempts_with_the_one_answer() {
+    let world = World::new().await;
+    let session = world.create().await.unwrap().game_session.unwrap();
+    let id = session.game_session_id.unwrap();
+    world.store.inject("update_game_session", Fault::Fail(|| StoreError::VersionConflict));
+    let busy = cas::exhausted(&format!("Game session {id}"));
+
+    let update = UpdateGameSessionInput { game_session_id: id.clone(), name: Some("new".into()), ..Default::default() };
+    let answered = crate::api::dispatch(&world.app, Operation::UpdateGameSession, update.to_value()).await;
+    assert_eq!(answered.unwrap_err(), busy, "UpdateGameSession declares ConflictException");
+    assert_eq!(world.store.calls("update_game_session"), cas::ATTEMPTS);
+
+    let terminate =
+        TerminateGameSessionInput { game_session_id: id, termination_mode: TerminationMode::TriggerOnProcessTerminate };
+    let answered = crate::api::dispatch(&world.app, Operation::TerminateGameSession, terminate.to_value()).await;
+    assert_eq!(answered.unwrap_err(), ApiError::invalid_request(busy.message), "TerminateGameSession does not");
+    assert_eq!(world.store.calls("update_game_session"), 2 * cas::ATTEMPTS);
+}
