@@ -75,6 +75,54 @@ const GENERATED_OPERATIONS: &[&str] = &[
     "StopGameSessionPlacement",
 ];
 
+/// Operations openlift serves: the dispatcher matches exhaustively over the generated
+/// `Implemented` enum made of them, and answers every other operation as not supported.
+/// Each is also in [`GENERATED_OPERATIONS`].
+const IMPLEMENTED_OPERATIONS: &[&str] = &[
+    "CreateLocation",
+    "ListLocations",
+    "DeleteLocation",
+    "CreateFleet",
+    "DescribeFleetAttributes",
+    "ListFleets",
+    "UpdateFleetAttributes",
+    "DeleteFleet",
+    "UpdateRuntimeConfiguration",
+    "DescribeRuntimeConfiguration",
+    "DescribeFleetEvents",
+    "DescribeFleetCapacity",
+    "DescribeFleetUtilization",
+    "DescribeFleetLocationCapacity",
+    "DescribeFleetLocationUtilization",
+    "CreateFleetLocations",
+    "DeleteFleetLocations",
+    "DescribeFleetLocationAttributes",
+    "RegisterCompute",
+    "DeregisterCompute",
+    "DescribeCompute",
+    "ListCompute",
+    "GetComputeAuthToken",
+    "CreateAlias",
+    "DescribeAlias",
+    "ListAliases",
+    "UpdateAlias",
+    "DeleteAlias",
+    "ResolveAlias",
+    "CreateGameSession",
+    "DescribeGameSessions",
+    "DescribeGameSessionDetails",
+    "SearchGameSessions",
+    "UpdateGameSession",
+    "TerminateGameSession",
+    "GetGameSessionLogUrl",
+    "CreatePlayerSession",
+    "CreatePlayerSessions",
+    "DescribePlayerSessions",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+];
+
 /// One operation of the model.
 pub struct Operation {
     /// Its name, e.g. `CreateFleet`.
@@ -85,6 +133,8 @@ pub struct Operation {
     pub output: Option<String>,
     /// Names of the exception shapes it declares.
     pub errors: Vec<String>,
+    /// Whether openlift serves it ([`IMPLEMENTED_OPERATIONS`]).
+    pub implemented: bool,
 }
 
 /// The parts of the model the generator reads.
@@ -179,10 +229,16 @@ fn load(path: &Path) -> Result<Model> {
                 .as_array()
                 .map(|errors| errors.iter().filter_map(|e| e["shape"].as_str().map(str::to_owned)).collect())
                 .unwrap_or_default(),
+            implemented: IMPLEMENTED_OPERATIONS.contains(&name.as_str()),
         })
         .collect();
     operations.sort_by(|a, b| a.name.cmp(&b.name));
 
+    for name in IMPLEMENTED_OPERATIONS {
+        if !GENERATED_OPERATIONS.contains(name) {
+            bail!("implemented operation {name} is not in GENERATED_OPERATIONS");
+        }
+    }
     let mut reachable = BTreeSet::new();
     for name in GENERATED_OPERATIONS {
         let op =

@@ -1,4 +1,6 @@
-//! The GameLift operations: one exhaustive `match` from [`Operation`] to its handler.
+//! The GameLift operations: one exhaustive `match` from each operation openlift serves
+//! ([`Implemented`], generated with [`Operation`]) to its handler; every other operation of
+//! the model is answered as [`unsupported`].
 //!
 //! Handlers take the decoded, validated input shape and return the output shape;
 //! everything about the wire stays in the HTTP layer.
@@ -20,7 +22,7 @@ use std::sync::Arc;
 
 use openlift_core::ids;
 use openlift_core::records::{Fleet, FleetEvent};
-use openlift_model::{ApiError, Operation, Shape, Value};
+use openlift_model::{ApiError, Implemented, Operation, Shape, Value};
 use openlift_store::Versioned;
 
 use crate::app::{App, internal};
@@ -45,8 +47,11 @@ fn declared(op: Operation, error: ApiError) -> ApiError {
 }
 
 async fn run(app: &App, op: Operation, input: Value) -> Result<Value, ApiError> {
-    use Operation as O;
-    match op {
+    use Implemented as O;
+    let Some(implemented) = op.implemented() else {
+        return Err(unsupported(op));
+    };
+    match implemented {
         O::CreateLocation => call(app, input, locations::create).await,
         O::ListLocations => call(app, input, locations::list).await,
         O::DeleteLocation => call(app, input, locations::delete).await,
@@ -89,84 +94,6 @@ async fn run(app: &App, op: Operation, input: Value) -> Result<Value, ApiError> 
         O::TagResource => call(app, input, tags::tag).await,
         O::UntagResource => call(app, input, tags::untag).await,
         O::ListTagsForResource => call(app, input, tags::list).await,
-        O::AcceptMatch
-        | O::ClaimGameServer
-        | O::CreateBuild
-        | O::CreateContainerFleet
-        | O::CreateContainerGroupDefinition
-        | O::CreateGameServerGroup
-        | O::CreateGameSessionQueue
-        | O::CreateMatchmakingConfiguration
-        | O::CreateMatchmakingRuleSet
-        | O::CreateScript
-        | O::CreateVpcPeeringAuthorization
-        | O::CreateVpcPeeringConnection
-        | O::DeleteBuild
-        | O::DeleteContainerFleet
-        | O::DeleteContainerGroupDefinition
-        | O::DeleteGameServerGroup
-        | O::DeleteGameSessionQueue
-        | O::DeleteMatchmakingConfiguration
-        | O::DeleteMatchmakingRuleSet
-        | O::DeleteScalingPolicy
-        | O::DeleteScript
-        | O::DeleteVpcPeeringAuthorization
-        | O::DeleteVpcPeeringConnection
-        | O::DeregisterGameServer
-        | O::DescribeBuild
-        | O::DescribeContainerFleet
-        | O::DescribeContainerGroupDefinition
-        | O::DescribeContainerGroupPortMappings
-        | O::DescribeEC2InstanceLimits
-        | O::DescribeFleetDeployment
-        | O::DescribeFleetPortSettings
-        | O::DescribeGameServer
-        | O::DescribeGameServerGroup
-        | O::DescribeGameServerInstances
-        | O::DescribeGameSessionPlacement
-        | O::DescribeGameSessionQueues
-        | O::DescribeInstances
-        | O::DescribeMatchmaking
-        | O::DescribeMatchmakingConfigurations
-        | O::DescribeMatchmakingRuleSets
-        | O::DescribeScalingPolicies
-        | O::DescribeScript
-        | O::DescribeVpcPeeringAuthorizations
-        | O::DescribeVpcPeeringConnections
-        | O::GetComputeAccess
-        | O::GetInstanceAccess
-        | O::GetPlayerConnectionDetails
-        | O::ListBuilds
-        | O::ListContainerFleets
-        | O::ListContainerGroupDefinitionVersions
-        | O::ListContainerGroupDefinitions
-        | O::ListFleetDeployments
-        | O::ListGameServerGroups
-        | O::ListGameServers
-        | O::ListScripts
-        | O::PutScalingPolicy
-        | O::RegisterGameServer
-        | O::RequestUploadCredentials
-        | O::ResumeGameServerGroup
-        | O::StartFleetActions
-        | O::StartGameSessionPlacement
-        | O::StartMatchBackfill
-        | O::StartMatchmaking
-        | O::StopFleetActions
-        | O::StopGameSessionPlacement
-        | O::StopMatchmaking
-        | O::SuspendGameServerGroup
-        | O::UpdateBuild
-        | O::UpdateContainerFleet
-        | O::UpdateContainerGroupDefinition
-        | O::UpdateFleetCapacity
-        | O::UpdateFleetPortSettings
-        | O::UpdateGameServer
-        | O::UpdateGameServerGroup
-        | O::UpdateGameSessionQueue
-        | O::UpdateMatchmakingConfiguration
-        | O::UpdateScript
-        | O::ValidateMatchmakingRuleSet => Err(unsupported(op)),
     }
 }
 
