@@ -21,6 +21,7 @@ pub mod logs;
 mod players;
 pub mod sdk;
 mod sessions;
+pub mod workers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -83,6 +84,7 @@ pub struct Server {
     app: Arc<App>,
     tls: Arc<rustls::ServerConfig>,
     body_timeout: std::time::Duration,
+    workers: Arc<workers::Workers>,
 }
 
 impl Server {
@@ -133,12 +135,18 @@ impl Server {
         };
         sdk::durable::restore(&app).await?;
         agent::restore(&app).await?;
-        Ok(Server { app: Arc::new(app), tls, body_timeout: config.body_timeout })
+        let workers = workers::Workers::new(app.clock.clone(), app.sdk.tasks.clone());
+        Ok(Server { app: Arc::new(app), tls, body_timeout: config.body_timeout, workers })
     }
 
     /// The shared state every request and SDK connection uses.
     pub fn app(&self) -> &Arc<App> {
         &self.app
+    }
+
+    /// The background workers' runner, whose statuses an admin surface reads.
+    pub fn workers(&self) -> &Arc<workers::Workers> {
+        &self.workers
     }
 
     /// Serves the API and the SDK endpoint (plain and TLS) on `listener` until `shutdown`
@@ -147,8 +155,16 @@ impl Server {
         let addr = listener.local_addr()?;
         let region = self.app.scope.region.clone();
         let tasks = self.app.sdk.tasks.clone();
-        sdk::spawn_sweeper(&self.app);
-        agent::spawn_sweeper(&self.app);
+        let app = self.app.clone();
+        self.workers.spawn("sdk-sweep", sdk::sweep::SWEEP_INTERVAL, move || sdk::sweep::run(app.clone()));
+        let app = self.app.clone();
+        self.workers.spawn("agent-sweep", agent::SWEEP_INTERVAL, move || {
+            let app = app.clone();
+            async move {
+                agent::sweep(&app).await;
+                Ok(None)
+            }
+        });
         let door = sdk::accept::FrontDoor {
             admission: self.app.connections.clone(),
             router: http::router(self.app, self.body_timeout),

@@ -25,7 +25,7 @@ mod upgrade;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use openlift_core::records::ComputeRecord;
@@ -34,7 +34,6 @@ use openlift_store::{PageRequest, StoreError};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 pub use self::upgrade::upgrade;
@@ -357,21 +356,6 @@ pub async fn sweep(app: &App) {
             timeout_secs = app.agents.heartbeat_timeout.as_secs(), "agent stopped heartbeating; compute impaired");
         set_compute_status(app, &fleet_id, &compute_name, ComputeStatus::Impaired).await;
     }
-}
-
-/// Starts the liveness sweep on the server's task tracker.
-pub(crate) fn spawn_sweeper(app: &Arc<App>) {
-    let app = app.clone();
-    app.sdk.tasks.tracker.clone().spawn(async move {
-        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-        loop {
-            tokio::select! {
-                () = app.sdk.tasks.cancel.cancelled() => return,
-                _ = tick.tick() => sweep(&app).await,
-            }
-        }
-    });
 }
 
 #[cfg(test)]

@@ -109,8 +109,3 @@ pub async fn refresh_connection(app: &App, process_id: &str) -> Result<Delivery,
     });
     Ok(app.sdk.processes.push(process_id, &push)?)
 }
-
-/// Starts the sweeper on the server's task tracker.
-pub(crate) fn spawn_sweeper(app: &std::sync::Arc<App>) {
-    app.sdk.tasks.tracker.spawn(sweep::run(app.clone()));
-}

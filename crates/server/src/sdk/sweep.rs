@@ -8,35 +8,28 @@
 //! process whose credential is about to expire is sent `RefreshConnection`.
 //!
 //! Time is the injected clock's, so tests move a `ManualClock` and wait for the next sweep,
-//! which runs every [`SWEEP_INTERVAL`] of real time.
+//! which runs every [`SWEEP_INTERVAL`] of real time ([`crate::workers`] runs it).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use openlift_core::fleet;
 use openlift_model::EventCode;
-use tokio::time::MissedTickBehavior;
 
 use super::registry::{Expiry, ProcessInfo, Swept};
 use crate::app::App;
+use crate::workers::Outcome;
 
-/// How often the registry is swept.
+/// How often the registry is swept: the sweep worker's bound in [`crate::workers`].
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Sweeps every [`SWEEP_INTERVAL`] until the server stops.
-pub(crate) async fn run(app: Arc<App>) {
-    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            () = app.sdk.tasks.cancel.cancelled() => return,
-            _ = tick.tick() => {
-                sweep(&app).await;
-                if let Err(error) = crate::sessions::sweep(&app).await {
-                    tracing::warn!(message = %error.message, "game session sweep failed");
-                }
-            }
-        }
+/// One run of the sweep worker: the registry's timeouts, then the game sessions'. Neither
+/// knows its next deadline, so the runner runs it again after [`SWEEP_INTERVAL`].
+pub(crate) async fn run(app: Arc<App>) -> Outcome {
+    sweep(&app).await;
+    match crate::sessions::sweep(&app).await {
+        Ok(_) => Ok(None),
+        Err(error) => Err(format!("game session sweep failed: {}", error.message)),
     }
 }
 
