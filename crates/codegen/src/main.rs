@@ -21,51 +21,10 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 use serde_json::Value as Json;
 
-/// Operations whose input and output shapes (and everything they reach) are generated.
-/// Every other operation still appears in the `Operation` enum.
-const GENERATED_OPERATIONS: &[&str] = &[
-    "CreateLocation",
-    "ListLocations",
-    "DeleteLocation",
-    "CreateFleet",
-    "DescribeFleetAttributes",
-    "ListFleets",
-    "UpdateFleetAttributes",
-    "DeleteFleet",
-    "CreateFleetLocations",
-    "DeleteFleetLocations",
-    "DescribeFleetLocationAttributes",
-    "UpdateRuntimeConfiguration",
-    "DescribeRuntimeConfiguration",
-    "DescribeFleetEvents",
-    "RegisterCompute",
-    "DeregisterCompute",
-    "DescribeCompute",
-    "ListCompute",
-    "GetComputeAuthToken",
-    "CreateAlias",
-    "DescribeAlias",
-    "ListAliases",
-    "UpdateAlias",
-    "DeleteAlias",
-    "ResolveAlias",
-    "TagResource",
-    "UntagResource",
-    "ListTagsForResource",
-    "DescribeFleetCapacity",
-    "DescribeFleetUtilization",
-    "DescribeFleetLocationCapacity",
-    "DescribeFleetLocationUtilization",
-    "CreateGameSession",
-    "DescribeGameSessions",
-    "DescribeGameSessionDetails",
-    "SearchGameSessions",
-    "UpdateGameSession",
-    "TerminateGameSession",
-    "GetGameSessionLogUrl",
-    "CreatePlayerSession",
-    "CreatePlayerSessions",
-    "DescribePlayerSessions",
+/// Operations not served yet whose input and output shapes (and everything they reach) are
+/// generated too, ahead of their handlers; every other operation still appears in the
+/// `Operation` enum.
+const GENERATED_AHEAD: &[&str] = &[
     "CreateGameSessionQueue",
     "DescribeGameSessionQueues",
     "UpdateGameSessionQueue",
@@ -75,9 +34,9 @@ const GENERATED_OPERATIONS: &[&str] = &[
     "StopGameSessionPlacement",
 ];
 
-/// Operations openlift serves: the dispatcher matches exhaustively over the generated
-/// `Implemented` enum made of them, and answers every other operation as not supported.
-/// Each is also in [`GENERATED_OPERATIONS`].
+/// Operations openlift serves, whose shapes are generated: the dispatcher matches
+/// exhaustively over the generated `Implemented` enum made of them, and answers every other
+/// operation as not supported.
 const IMPLEMENTED_OPERATIONS: &[&str] = &[
     "CreateLocation",
     "ListLocations",
@@ -143,7 +102,7 @@ pub struct Model {
     pub shapes: BTreeMap<String, Json>,
     /// Every operation, sorted by name.
     pub operations: Vec<Operation>,
-    /// Shapes reachable from [`GENERATED_OPERATIONS`], exceptions excluded.
+    /// Shapes reachable from [`IMPLEMENTED_OPERATIONS`] and [`GENERATED_AHEAD`], exceptions excluded.
     pub reachable: BTreeSet<String>,
 }
 
@@ -234,13 +193,8 @@ fn load(path: &Path) -> Result<Model> {
         .collect();
     operations.sort_by(|a, b| a.name.cmp(&b.name));
 
-    for name in IMPLEMENTED_OPERATIONS {
-        if !GENERATED_OPERATIONS.contains(name) {
-            bail!("implemented operation {name} is not in GENERATED_OPERATIONS");
-        }
-    }
     let mut reachable = BTreeSet::new();
-    for name in GENERATED_OPERATIONS {
+    for name in IMPLEMENTED_OPERATIONS.iter().chain(GENERATED_AHEAD) {
         let op =
             operations.iter().find(|op| op.name == *name).with_context(|| format!("operation {name} not in model"))?;
         for shape in op.input.iter().chain(&op.output) {
