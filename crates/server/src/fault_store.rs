@@ -11,8 +11,8 @@ use openlift_core::records::{
 };
 use openlift_model::{Tag, Timestamp};
 use openlift_store::{
-    AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, ProcessHost, Store,
-    StoreError, Versioned,
+    AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
+    Sequenced, Store, StoreError, Versioned,
 };
 use tokio::sync::Notify;
 
@@ -127,4 +127,6 @@ delegate! {
     delete_server_process(process_id: &str, ended_at: Timestamp) -> ();
     process_host(process_id: &str) -> Option<ProcessHost>;
     list_server_processes() -> Vec<ServerProcessRecord>;
+    append_events(events: &[OutboxEvent]) -> ();
+    events_after(after: i64, limit: usize) -> Vec<Sequenced<OutboxEvent>>;
 }

@@ -5,7 +5,7 @@ use openlift_core::records::{AliasRecord, Fleet, FleetEvent, GameSessionRecord, 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{GameSessionFilter, Page, PlayerSessionFilter, StoreError};
+use crate::{GameSessionFilter, OutboxEvent, Page, PlayerSessionFilter, Sequenced, StoreError};
 
 /// Wraps any backend failure.
 pub(crate) fn backend(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -97,12 +97,47 @@ impl AliasRow {
     }
 }
 
-/// A fleet event row: fleet ID, event time (milliseconds) and document.
-pub(crate) type EventRow = (String, Option<i64>, String);
+/// The outbox `source` of fleet events.
+const FLEET_SOURCE: &str = "fleet";
 
-/// The rows of `events`.
-pub(crate) fn event_rows(events: &[FleetEvent]) -> Result<Vec<EventRow>, StoreError> {
-    events.iter().map(|e| Ok((e.fleet_id.clone(), e.event.event_time.map(|t| t.as_millis()), to_doc(e)?))).collect()
+/// An outbox row: the event's source, resource ID, time (milliseconds) and document.
+pub(crate) struct EventRow {
+    pub source: &'static str,
+    pub resource_id: String,
+    pub time: Option<i64>,
+    pub doc: String,
+}
+
+/// The outbox rows of fleet events.
+pub(crate) fn fleet_event_rows(events: &[FleetEvent]) -> Result<Vec<EventRow>, StoreError> {
+    events.iter().map(fleet_event_row).collect()
+}
+
+/// The outbox rows of `events`.
+pub(crate) fn event_rows(events: &[OutboxEvent]) -> Result<Vec<EventRow>, StoreError> {
+    events.iter().map(|OutboxEvent::Fleet(event)| fleet_event_row(event)).collect()
+}
+
+fn fleet_event_row(event: &FleetEvent) -> Result<EventRow, StoreError> {
+    Ok(EventRow {
+        source: FLEET_SOURCE,
+        resource_id: event.fleet_id.clone(),
+        time: event.event.event_time.map(|t| t.as_millis()),
+        doc: to_doc(event)?,
+    })
+}
+
+/// Decodes `(sequence, source, document)` outbox rows.
+pub(crate) fn outbox_events(rows: Vec<(i64, String, String)>) -> Result<Vec<Sequenced<OutboxEvent>>, StoreError> {
+    rows.into_iter()
+        .map(|(sequence, source, doc)| {
+            let value = match source.as_str() {
+                FLEET_SOURCE => OutboxEvent::Fleet(from_doc(&doc)?),
+                other => return Err(backend(std::io::Error::other(format!("unknown outbox source {other:?}")))),
+            };
+            Ok(Sequenced { sequence, value })
+        })
+        .collect()
 }
 
 /// The columns a game session row keeps next to its document. A session's fleet,

@@ -102,6 +102,24 @@ pub struct AliasFilter {
     pub name: Option<String>,
 }
 
+/// An event a state change reported, as the outbox holds it (docs/decisions.md, "The event
+/// outbox"). It is written in the same transaction as its change, or alone with
+/// [`Store::append_events`] when the change is not a store write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutboxEvent {
+    /// An event of a fleet's log, as DescribeFleetEvents reports it.
+    Fleet(FleetEvent),
+}
+
+/// A value with its position in a totally ordered stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sequenced<T> {
+    /// Its position: increasing in commit order.
+    pub sequence: i64,
+    /// The value.
+    pub value: T,
+}
+
 /// Selection of DescribeFleetEvents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventFilter {
@@ -164,7 +182,16 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes a location and its tags; `NotFound` if absent.
     async fn delete_location(&self, name: &str) -> Result<(), StoreError>;
 
-    /// Creates a fleet with its first events and tags; `AlreadyExists` if the ID is taken.
+    /// Appends events to the outbox by themselves, changing no other record (what they
+    /// report is not a store write, e.g. a server process crashed).
+    async fn append_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError>;
+    /// Up to `limit` outbox events with a sequence greater than `after`, in sequence order.
+    /// Sequences follow commit order: once a reader has read sequence N, no event with a
+    /// smaller sequence appears later, so "after the last one read" misses nothing.
+    async fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Sequenced<OutboxEvent>>, StoreError>;
+
+    /// Creates a fleet with its first events (in the outbox) and tags; `AlreadyExists` if
+    /// the ID is taken.
     async fn create_fleet(&self, fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> Result<(), StoreError>;
     /// The fleet with ID `fleet_id`, in any status.
     async fn get_fleet(&self, fleet_id: &str) -> Result<Option<Versioned<Fleet>>, StoreError>;
@@ -172,15 +199,15 @@ pub trait Store: Send + Sync + 'static {
     async fn list_fleets(&self, include_terminated: bool, page: PageRequest) -> Result<Page<Fleet>, StoreError>;
     /// IDs of fleets that are not terminated and have `location` among their locations.
     async fn fleets_in_location(&self, location: &str) -> Result<Vec<String>, StoreError>;
-    /// Replaces a fleet if its version is still `expected_version`, appending `events`
-    /// in the same transaction; returns the new version (`VersionConflict`, `NotFound`).
+    /// Replaces a fleet if its version is still `expected_version`, appending `events` to the
+    /// outbox in the same transaction (a failed update appends nothing); returns the new version (`VersionConflict`, `NotFound`).
     async fn update_fleet(
         &self,
         fleet: &Fleet,
         expected_version: i64,
         events: &[FleetEvent],
     ) -> Result<i64, StoreError>;
-    /// A fleet's events, newest first.
+    /// A fleet's events from the outbox, newest first; the page cursor is the sequence.
     async fn list_fleet_events(
         &self,
         fleet_id: &str,

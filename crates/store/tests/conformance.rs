@@ -42,6 +42,8 @@ conformance!(
     list_fleets,
     fleets_in_location,
     fleet_events,
+    outbox_sequence,
+    outbox_concurrent_writers,
     computes,
     auth_tokens,
     aliases,

@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "partial_indexes", include_str!("../../migrations/portable/0005_partial_indexes.sql")),
     (6, "idempotency_tokens", include_str!("../../migrations/postgres/0006_idempotency_tokens.sql")),
     (7, "process_hosts", include_str!("../../migrations/portable/0007_process_hosts.sql")),
+    (8, "event_outbox", include_str!("../../migrations/portable/0008_event_outbox.sql")),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.

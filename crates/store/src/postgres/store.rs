@@ -12,11 +12,11 @@ use serde::de::DeserializeOwned;
 use super::{PostgresStore, backend, sessions, writes};
 use crate::common::{
     AliasRow, FleetRow, GameSessionRow, Listing, PlayerSessionRow, after_ascending, after_descending, event_rows,
-    fetch_limit, from_doc, page_of, random_secret, to_doc,
+    fetch_limit, fleet_event_rows, from_doc, outbox_events, page_of, random_secret, to_doc,
 };
 use crate::{
-    AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, ProcessHost, Store,
-    StoreError, Versioned,
+    AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
+    Sequenced, Store, StoreError, Versioned,
 };
 
 /// `(cursor, document)` rows of a listing.
@@ -82,8 +82,25 @@ impl Store for PostgresStore {
         writes::delete_tagged(&self.pool, "DELETE FROM locations WHERE name = $1 RETURNING arn", name).await
     }
 
+    async fn append_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        let events = event_rows(events)?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        writes::append_events(&mut tx, &events).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Sequenced<OutboxEvent>>, StoreError> {
+        let rows = sqlx::query_as("SELECT seq, source, doc FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        outbox_events(rows)
+    }
+
     async fn create_fleet(&self, fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> Result<(), StoreError> {
-        writes::create_fleet(&self.pool, &FleetRow::new(fleet)?, &event_rows(events)?, tags).await
+        writes::create_fleet(&self.pool, &FleetRow::new(fleet)?, &fleet_event_rows(events)?, tags).await
     }
 
     async fn get_fleet(&self, fleet_id: &str) -> Result<Option<Versioned<Fleet>>, StoreError> {
@@ -120,7 +137,7 @@ impl Store for PostgresStore {
         expected_version: i64,
         events: &[FleetEvent],
     ) -> Result<i64, StoreError> {
-        writes::update_fleet(&self.pool, &FleetRow::new(fleet)?, expected_version, &event_rows(events)?).await
+        writes::update_fleet(&self.pool, &FleetRow::new(fleet)?, expected_version, &fleet_event_rows(events)?).await
     }
 
     async fn list_fleet_events(
@@ -130,7 +147,7 @@ impl Store for PostgresStore {
         page: PageRequest,
     ) -> Result<Page<FleetEvent>, StoreError> {
         let rows: Rows = sqlx::query_as(
-            "SELECT seq, doc FROM fleet_events WHERE fleet_id = $1 AND seq < $2 \
+            "SELECT seq, doc FROM events WHERE source = 'fleet' AND resource_id = $1 AND seq < $2 \
              AND ($3::bigint IS NULL OR event_time >= $3) AND ($4::bigint IS NULL OR event_time <= $4) \
              ORDER BY seq DESC LIMIT $5",
         )

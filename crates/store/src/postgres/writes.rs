@@ -75,14 +75,34 @@ async fn fleet_children(conn: &mut PgConnection, row: &FleetRow, events: &[Event
             .await
             .map_err(backend)?;
     }
-    for (fleet_id, time, doc) in events {
-        sqlx::query("INSERT INTO fleet_events (fleet_id, event_time, doc) VALUES ($1, $2, $3)")
-            .bind(fleet_id)
-            .bind(time)
-            .bind(doc)
-            .execute(&mut *conn)
-            .await
-            .map_err(backend)?;
+    append_events(conn, events).await
+}
+
+/// The advisory lock key serializing appends to the outbox ("outbox" in ASCII).
+const OUTBOX_LOCK: i64 = 0x6f75_7462_6f78;
+
+/// Appends events to the outbox in the caller's transaction, each numbered after the
+/// largest sequence. The transaction holds the outbox lock from here to its end, so
+/// appends commit one after another and sequences follow commit order (a reader that
+/// has seen sequence N never later finds a smaller one). Taken last in the transaction,
+/// the lock is held only for the appends and the commit.
+pub(super) async fn append_events(conn: &mut PgConnection, events: &[EventRow]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(OUTBOX_LOCK).execute(&mut *conn).await.map_err(backend)?;
+    for event in events {
+        sqlx::query(
+            "INSERT INTO events (seq, source, resource_id, event_time, doc) \
+             SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3, $4 FROM events",
+        )
+        .bind(event.source)
+        .bind(&event.resource_id)
+        .bind(event.time)
+        .bind(&event.doc)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
     }
     Ok(())
 }

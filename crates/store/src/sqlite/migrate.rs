@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "partial_indexes", include_str!("../../migrations/portable/0005_partial_indexes.sql")),
     (6, "idempotency_tokens", include_str!("../../migrations/sqlite/0006_idempotency_tokens.sql")),
     (7, "process_hosts", include_str!("../../migrations/portable/0007_process_hosts.sql")),
+    (8, "event_outbox", include_str!("../../migrations/portable/0008_event_outbox.sql")),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.
@@ -93,5 +94,32 @@ mod tests {
             [],
         );
         assert!(taken.is_err(), "a token already used is refused");
+    }
+
+    /// Fleet events from before migration 8 move into the outbox with their sequence, so
+    /// DescribeFleetEvents page tokens issued before the upgrade stay valid.
+    #[test]
+    fn fleet_events_move_into_the_outbox_with_their_sequence() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        apply_these(&mut conn, &MIGRATIONS[..7]).unwrap();
+        for (seq, fleet, time) in [(3, "fleet-1", Some(1000)), (7, "fleet-2", None), (9, "fleet-1", Some(2000))] {
+            conn.execute(
+                "INSERT INTO fleet_events (seq, fleet_id, event_time, doc) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![seq, fleet, time, format!("{{\"n\":{seq}}}")],
+            )
+            .unwrap();
+        }
+        apply(&mut conn).unwrap();
+        let mut stmt =
+            conn.prepare("SELECT seq, source, resource_id, event_time, doc FROM events ORDER BY seq").unwrap();
+        let moved: Vec<(i64, String, String, Option<i64>, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let row = |seq: i64, fleet: &str, time| (seq, "fleet".into(), fleet.into(), time, format!("{{\"n\":{seq}}}"));
+        assert_eq!(moved, [row(3, "fleet-1", Some(1000)), row(7, "fleet-2", None), row(9, "fleet-1", Some(2000))]);
+        let old = conn.query_row("SELECT 1 FROM sqlite_master WHERE name = 'fleet_events'", [], |_| Ok(()));
+        assert_eq!(old.optional().unwrap(), None, "the old table is gone");
     }
 }

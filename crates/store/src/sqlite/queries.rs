@@ -103,13 +103,37 @@ fn fleet_children(conn: &Connection, row: &FleetRow, events: &[EventRow]) -> Res
     for location in &row.locations {
         stmt.execute(params![row.id, location]).map_err(backend)?;
     }
+    append_events(conn, events)
+}
+
+/// Appends events to the outbox, each numbered after the largest sequence (the writer is
+/// the only one, so sequences follow commit order).
+pub(super) fn append_events(conn: &Connection, events: &[EventRow]) -> Result<(), StoreError> {
     let mut stmt = conn
-        .prepare_cached("INSERT INTO fleet_events (fleet_id, event_time, doc) VALUES (?1, ?2, ?3)")
+        .prepare_cached(
+            "INSERT INTO events (seq, source, resource_id, event_time, doc) \
+             SELECT COALESCE(MAX(seq), 0) + 1, ?1, ?2, ?3, ?4 FROM events",
+        )
         .map_err(backend)?;
-    for (fleet_id, time, doc) in events {
-        stmt.execute(params![fleet_id, time, doc]).map_err(backend)?;
+    for event in events {
+        stmt.execute(params![event.source, event.resource_id, event.time, event.doc]).map_err(backend)?;
     }
     Ok(())
+}
+
+/// Up to `limit` outbox rows `(sequence, source, document)` after sequence `after`, in order.
+pub(super) fn events_after(
+    conn: &Connection,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<(i64, String, String)>, StoreError> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, source, doc FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+        .map_err(backend)?;
+    let rows =
+        stmt.query_map(params![after, limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).map_err(backend)?;
+    rows.collect::<Result<_, _>>().map_err(backend)
 }
 
 /// Creates a fleet row with its locations, events and tags.
@@ -203,7 +227,7 @@ pub(super) fn list_fleet_events(
 ) -> Result<Rows, StoreError> {
     rows(
         conn,
-        "SELECT seq, doc FROM fleet_events WHERE fleet_id = ?1 AND seq < ?2 \
+        "SELECT seq, doc FROM events WHERE source = 'fleet' AND resource_id = ?1 AND seq < ?2 \
          AND (?3 IS NULL OR event_time >= ?3) AND (?4 IS NULL OR event_time <= ?4) \
          ORDER BY seq DESC LIMIT ?5",
         &[&fleet_id, &before, &start, &end],

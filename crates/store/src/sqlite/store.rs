@@ -12,11 +12,11 @@ use super::SqliteStore;
 use super::{queries, sessions};
 use crate::common::{
     AliasRow, FleetRow, GameSessionRow, Listing, PlayerSessionRow, after_ascending, after_descending, event_rows,
-    from_doc, page_of, random_secret, to_doc,
+    fleet_event_rows, from_doc, outbox_events, page_of, random_secret, to_doc,
 };
 use crate::{
-    AliasFilter, EventFilter, GameSessionFilter, Page, PageRequest, PlayerSessionFilter, ProcessHost, Store,
-    StoreError, Versioned,
+    AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
+    Sequenced, Store, StoreError, Versioned,
 };
 
 /// Decodes an optional versioned document.
@@ -61,8 +61,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn append_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
+        let events = event_rows(events)?;
+        self.write(move |c| queries::append_events(c, &events)).await
+    }
+
+    async fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Sequenced<OutboxEvent>>, StoreError> {
+        outbox_events(self.read(move |c| queries::events_after(c, after, limit)).await?)
+    }
+
     async fn create_fleet(&self, fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> Result<(), StoreError> {
-        let (row, events, tags) = (FleetRow::new(fleet)?, event_rows(events)?, tags.to_vec());
+        let (row, events, tags) = (FleetRow::new(fleet)?, fleet_event_rows(events)?, tags.to_vec());
         self.write(move |c| queries::create_fleet(c, &row, &events, &tags)).await
     }
 
@@ -90,7 +99,7 @@ impl Store for SqliteStore {
         expected_version: i64,
         events: &[FleetEvent],
     ) -> Result<i64, StoreError> {
-        let (row, events) = (FleetRow::new(fleet)?, event_rows(events)?);
+        let (row, events) = (FleetRow::new(fleet)?, fleet_event_rows(events)?);
         self.write(move |c| queries::update_fleet(c, &row, expected_version, &events)).await
     }
 
