@@ -220,7 +220,8 @@ pub async fn activated(app: &App, process_id: &str, game_session_id: &str) -> Re
 /// the heartbeat sweep, its compute's deregistration); `info` is the process as the registry
 /// ended it. It is forgotten, its game session ends (TERMINATED, with the StatusReason its
 /// [`EndReason`](crate::sdk::registry::EndReason) calls for, unless the session already has
-/// one) together with its player sessions, and `event`, if any, is recorded for its fleet.
+/// one) together with its player sessions, and `event`, if any, is recorded for its fleet
+/// before the session ends.
 pub async fn process_ended(app: &App, info: &ProcessInfo, event: Option<(EventCode, String)>) {
     let reason = match info.status {
         ProcessStatus::Ended { reason, .. } => Some(reason),
@@ -230,15 +231,16 @@ pub async fn process_ended(app: &App, info: &ProcessInfo, event: Option<(EventCo
         reason = ?reason, game_session_id = ?info.game_session.as_ref().map(|s| &s.game_session_id),
         "server process ended");
     crate::sdk::durable::forget(app, info).await;
+    // The event first: whoever sees the session end also finds the event that explains it.
+    if let Some((code, message)) = event {
+        let record = openlift_core::fleet::event(&info.fleet_id, code, message, app.now());
+        crate::api::record_event(app, &info.fleet_id, record).await;
+    }
     if let Some(slot) = &info.game_session
         && let Err(e) = end_session(app, &slot.game_session_id, reason.and_then(|r| r.session_reason())).await
         && e.code != ErrorCode::NotFoundException
     {
         tracing::warn!(game_session_id = %slot.game_session_id, error = %e.message, "could not end the game session");
-    }
-    if let Some((code, message)) = event {
-        let record = openlift_core::fleet::event(&info.fleet_id, code, message, app.now());
-        crate::api::record_event(app, &info.fleet_id, record).await;
     }
 }
 

@@ -223,3 +223,67 @@ async fn only_the_agent_of_the_compute_that_ran_a_process_uploads_its_logs_once_
     assert!(url.expect("GetGameSessionLogUrl").pre_signed_url().is_some());
     h.stop().await;
 }
+
+/// A burst of process ends reported by four agents while the fleet is updated ten times at
+/// once: every update succeeds, every end is in DescribeFleetEvents, and the events went to
+/// the outbox without touching the fleet's row (its version moved once per update only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_updates_succeed_during_a_burst_of_process_end_events() {
+    const AGENTS: usize = 4;
+    const ENDS: usize = 25;
+    const UPDATES: usize = 10;
+    let h = Harness::start().await;
+    let first = h.fleet_with_compute("box-0").await;
+    let fleet_id = first.fleet_id.clone();
+    let mut computes = vec![first];
+    for n in 1..AGENTS {
+        computes.push(h.add_compute(&fleet_id, &format!("box-{n}")).await);
+    }
+    let before = h.app.store.get_fleet(&fleet_id).await.unwrap().unwrap().version;
+    let mut agents = Vec::new();
+    for compute in &computes {
+        agents.push(connect(&h, &agent_query(compute, &compute.token), Transport::Plain).await);
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, mut agent) in agents.into_iter().enumerate() {
+        tasks.spawn(async move {
+            for end in 0..ENDS {
+                let report = json!({"Action": "NotifyServerProcessTermination", "RequestId": format!("t{end}"),
+                    "ProcessId": format!("p-{n}-{end}"), "EventCode": "SERVER_PROCESS_CRASHED",
+                    "TerminationReason": "SERVER_PROCESS_CRASHED"});
+                send(&mut agent, report).await;
+            }
+            for _ in 0..ENDS {
+                assert_eq!(next_json(&mut agent).await["StatusCode"], 200);
+            }
+        });
+    }
+    for n in 0..UPDATES {
+        let update = h.gamelift.update_fleet_attributes().fleet_id(&fleet_id).description(format!("update {n}"));
+        tasks.spawn(async move {
+            update.send().await.expect("UpdateFleetAttributes during the burst");
+        });
+    }
+    tasks.join_all().await;
+
+    let mut crashes = 0;
+    let mut token = None;
+    loop {
+        let page = h.gamelift.describe_fleet_events().fleet_id(&fleet_id).set_next_token(token).send().await;
+        let page = page.expect("DescribeFleetEvents");
+        crashes += page
+            .events()
+            .iter()
+            .filter(|e| e.event_code().map(|c| c.as_str()) == Some("SERVER_PROCESS_CRASHED"))
+            .count();
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(crashes, AGENTS * ENDS);
+    let after = h.app.store.get_fleet(&fleet_id).await.unwrap().unwrap().version;
+    assert_eq!(after - before, i64::try_from(UPDATES).unwrap(), "only the updates wrote the fleet's row");
+    h.stop().await;
+}

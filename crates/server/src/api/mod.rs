@@ -23,7 +23,7 @@ use std::sync::Arc;
 use openlift_core::ids;
 use openlift_core::records::{Fleet, FleetEvent};
 use openlift_model::{ApiError, Implemented, Operation, Shape, Value};
-use openlift_store::Versioned;
+use openlift_store::{OutboxEvent, Versioned};
 
 use crate::app::{App, internal};
 use crate::cas;
@@ -215,9 +215,15 @@ pub async fn update_fleet(
     }
 }
 
-/// Appends one event to a fleet's log, logging (not failing) when it cannot.
+/// Appends one event to a live fleet's log in the outbox, logging (not failing) when it
+/// cannot. The fleet's row is only read, never written, so a burst of events does not
+/// contend with updates of the fleet.
 pub async fn record_event(app: &App, fleet_id: &str, event: FleetEvent) {
-    if let Err(error) = update_fleet(app, fleet_id, |_| Ok(vec![event.clone()])).await {
+    let appended = match load_fleet(app, fleet_id).await {
+        Ok(_) => app.store.append_events(&[OutboxEvent::Fleet(event)]).await.map_err(internal),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = appended {
         tracing::warn!(fleet_id = %fleet_id, message = %error.message, "could not record a fleet event");
     }
 }
