@@ -43,6 +43,11 @@ impl KeyedLocks {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use futures_util::FutureExt;
+    use tokio::time::timeout;
+
     use super::*;
 
     #[tokio::test]
@@ -66,9 +71,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn different_keys_do_not_wait_for_each_other() {
+    async fn a_held_key_makes_only_that_key_wait_until_released() {
         let locks = KeyedLocks::default();
-        let _a = locks.lock("a").await;
-        let _b = locks.lock("b").await;
+        let a = locks.lock("a").await;
+        assert!(locks.lock("b").now_or_never().is_some(), "another key waited for a held one");
+        let mut second_a = Box::pin(locks.lock("a"));
+        assert!((&mut second_a).now_or_never().is_none(), "a held key was given out twice");
+        drop(a);
+        timeout(Duration::from_secs(5), second_a).await.expect("a released key stayed held");
+    }
+
+    #[tokio::test]
+    async fn pruning_unused_keys_keeps_the_held_ones() {
+        let locks = KeyedLocks::default();
+        let held = locks.lock("held").await;
+        for key in 0..PRUNE_AT {
+            drop(locks.lock(&key.to_string()).await);
+        }
+        let entries = locks.locks.lock().unwrap().len();
+        assert!(entries < PRUNE_AT, "{entries} entries were kept");
+        assert!(locks.lock("held").now_or_never().is_none(), "pruning forgot a held key");
+        drop(held);
+        assert!(locks.lock("held").now_or_never().is_some());
     }
 }
