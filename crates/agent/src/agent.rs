@@ -6,7 +6,7 @@
 //! * Startup calls are retried (up to [`STARTUP_ATTEMPTS`] times, backing off from 1 s to
 //!   30 s) because the control plane may start after the agent.
 //! * The token is refreshed at two thirds of its remaining lifetime (GameLift's tokens
-//!   carry an `ExpirationTimestamp`; ours last 15 minutes, so every 10 minutes), retried every
+//!   carry an `ExpirationTimestamp`; ours last 3 hours, so every 2 hours), retried every
 //!   [`TOKEN_RETRY`] on failure. New processes get the newest token; running ones keep the
 //!   one they were launched with, which their open SDK connection no longer needs.
 //! * DescribeRuntimeConfiguration runs at start and every poll interval; a changed answer is

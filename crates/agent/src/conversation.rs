@@ -6,7 +6,7 @@
 //!   stopped (`SERVER_PROCESS_TERMINATED_UNHEALTHY`); a process listed in
 //!   `UnregisteredProcesses` [`UNREGISTERED_LIMIT`] heartbeats in a row is stopped
 //!   (`SERVER_PROCESS_SDK_INITIALIZATION_TIMEOUT`), which also replaces processes a
-//!   restarted control plane no longer knows as ready; `Status` `Terminating` or
+//!   restarted control plane did not restore (those not yet ready when it stopped); `Status` `Terminating` or
 //!   `Terminated` shuts the agent down.
 //! * Pushes: `NotifyProcessRegistered` marks the process ready (lifting its readiness
 //!   timeout) and records its `LogPaths`; `ForceExitServerProcess` stops the process's

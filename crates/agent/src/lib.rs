@@ -1,4 +1,4 @@
-//! The openlift host agent (issue 5): what the GameLift Agent does on an Anywhere compute
+//! The openlift host agent: what the GameLift Agent does on an Anywhere compute
 //! (`server-sdk-protocol.md` section 9). It registers the compute with the control plane,
 //! keeps a compute auth token, and launches and supervises the game server processes the
 //! fleet's runtime configuration asks for, each with the `GAMELIFT_SDK_*` variables of

@@ -1,4 +1,4 @@
-//! `openlift bench`: measures CreateGameSession placement end to end (issue 4).
+//! `openlift bench`: measures CreateGameSession placement end to end.
 //!
 //! It starts a control plane in this process (embedded SQLite in a temporary directory,
 //! or `--database-url`), creates an Anywhere fleet with a custom location and one compute

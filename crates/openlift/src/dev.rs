@@ -1,4 +1,4 @@
-//! `openlift dev`: a whole GameLift Anywhere setup on one machine, in one command (issue 5).
+//! `openlift dev`: a whole GameLift Anywhere setup on one machine, in one command.
 //!
 //! It runs the control plane as `openlift serve` does with its defaults (embedded SQLite in
 //! the data dir, credentials generated there on the first start), makes sure the custom

@@ -1,4 +1,4 @@
-//! A node-local cache of fleet records for the CreateGameSession hot path (issue 4), so
+//! A node-local cache of fleet records for the CreateGameSession hot path, so
 //! placing a game session reads no fleet from the store.
 //!
 //! Invalidation: every fleet change this node makes goes through

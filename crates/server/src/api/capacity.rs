@@ -13,7 +13,7 @@
 //!   No `InstanceType` (an Anywhere compute has none).
 //! * Utilization counts server processes that are `Active` in the SDK endpoint's registry
 //!   (connected or briefly reconnecting, not terminating) and the game sessions they host.
-//!   Player session counts are 0 until player sessions exist (issue 4).
+//!   Player session counts are always 0: utilization does not count player sessions.
 //! * `FleetIds` works as in DescribeFleetAttributes: at most 100, unknown or deleted fleets
 //!   left out, `Limit`/`NextToken` ignored; without it, a page of all live fleets.
 

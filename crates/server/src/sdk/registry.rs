@@ -10,7 +10,7 @@
 //! [`TERMINATION_GRACE`] to call `ProcessEnding`) → `Ended`. An ended process ID is kept as
 //! a tombstone for [`TOMBSTONE_RETENTION`] so it cannot come back.
 //!
-//! For game-session placement (issue 4), [`Registry::claim`] atomically binds a game session
+//! For game-session placement, [`Registry::claim`] atomically binds a game session
 //! to one ready, healthy, idle process of a fleet location and returns a [`Claim`] that
 //! undoes itself when dropped uncommitted (its game session could not be created), and
 //! [`Registry::push`] delivers the `CreateGameSession` push. A placement index (`registry_index`), updated with every

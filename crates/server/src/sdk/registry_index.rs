@@ -1,6 +1,6 @@
 //! The placement index of the registry: for each fleet location, the processes a game
 //! session may be placed on, in order of preference, so that a claim takes the best one in
-//! O(log n) instead of scanning every process (issue 4).
+//! O(log n) instead of scanning every process.
 //!
 //! A process is a candidate while it is active, reported healthy, connected (a process
 //! whose connection is down could not be told its game session) and hosts no game session.

@@ -1,7 +1,7 @@
 //! The placement half of the registry: binding game sessions to ready processes
 //! (`server-sdk-protocol.md` section 6 steps 4–5) and counting what fleets use.
 //!
-//! Game-session placement (issue 4) calls [`Registry::claim_within`], then creates the
+//! Game-session placement calls [`Registry::claim_within`], then creates the
 //! game session, sends the `CreateGameSession` push with [`Registry::push_session`] and
 //! [`commit`](Claim::commit)s the [`Claim`]. A claim dropped before that (the session could
 //! not be created, or the request was cancelled while it was being stored) releases the
