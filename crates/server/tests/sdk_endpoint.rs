@@ -678,13 +678,19 @@ async fn a_deregistered_computes_process_is_told_to_terminate_ends_and_gets_no_g
 
     h.gamelift.deregister_compute().fleet_id(&compute.fleet_id).compute_name("host-1").send().await.unwrap();
     assert_eq!(create_session(&h, &compute.fleet_id).await, Err("FleetCapacityExceededException".to_owned()));
+    assert!(h.app.sdk.processes.get(&game.process_id).unwrap().game_session.is_none());
+    retired(&h, &game).await;
+    game.sdk.destroy().await;
+    h.stop().await;
+}
+
+/// Checks that `game`'s compute was retired: the process ended `Deregistered`, was told
+/// `TerminateProcess`, and its connection closed.
+async fn retired(h: &Harness, game: &Running) {
     let info = h.app.sdk.processes.get(&game.process_id).unwrap();
-    assert!(info.game_session.is_none());
     assert!(matches!(info.status, ProcessStatus::Ended { reason: EndReason::Deregistered, .. }), "{info:?}");
     notified(&game.terminated, "TerminateProcess before the connection closes").await;
     h.wait_for(&game.process_id, "the closed connection", |i| i.connections == 0).await;
-    game.sdk.destroy().await;
-    h.stop().await;
 }
 
 #[tokio::test]
@@ -698,10 +704,7 @@ async fn deleting_a_fleet_ends_its_processes_and_their_game_sessions() {
     h.wait_for(&game.process_id, "ActivateGameSession", |i| i.game_session.as_ref().is_some_and(|s| s.activated)).await;
 
     h.gamelift.delete_fleet().fleet_id(&compute.fleet_id).send().await.unwrap();
-    let info = h.app.sdk.processes.get(&game.process_id).unwrap();
-    assert!(matches!(info.status, ProcessStatus::Ended { reason: EndReason::Deregistered, .. }), "{info:?}");
-    notified(&game.terminated, "TerminateProcess before the connection closes").await;
-    h.wait_for(&game.process_id, "the closed connection", |i| i.connections == 0).await;
+    retired(&h, &game).await;
     let described = h.gamelift.describe_game_sessions().game_session_id(&game_session_id).send().await.unwrap();
     let session = &described.game_sessions()[0];
     assert_eq!(session.status(), Some(&GameSessionStatus::Terminated));
