@@ -19,7 +19,6 @@ use aws_sdk_gamelift::types::{
     TerminationMode,
 };
 use openlift_core::clock::Clock;
-use openlift_server::sdk::sweep::SWEEP_INTERVAL;
 use sdk_endpoint_support::games::{Game, OnStart};
 use sdk_endpoint_support::{Compute, Harness, LOCATION, WAIT};
 
@@ -37,11 +36,6 @@ async fn server() -> (Harness, Client, Compute) {
 /// The server's clock as the SDK shows timestamps.
 fn server_now(h: &Harness) -> DateTime {
     DateTime::from_millis(h.clock.now().as_millis())
-}
-
-/// Lets at least one sweep run on the current clock, for checks that something did not happen.
-async fn let_a_sweep_pass() {
-    tokio::time::sleep(SWEEP_INTERVAL * 2 + Duration::from_millis(200)).await;
 }
 
 async fn session(client: &Client, id: &str) -> Option<GameSession> {
@@ -98,7 +92,7 @@ async fn a_session_not_activated_in_time_is_terminated_with_a_fleet_event() {
     assert_eq!(game.next_session().await.game_session_id, id);
 
     h.clock.advance(Duration::from_secs(29));
-    let_a_sweep_pass().await;
+    h.a_run_of("sdk-sweep").await;
     assert_eq!(session(&client, &id).await.unwrap().status(), Some(&GameSessionStatus::Activating));
 
     h.clock.advance(Duration::from_secs(2));
@@ -143,7 +137,7 @@ async fn a_player_not_accepted_within_sixty_seconds_times_out_and_frees_the_slot
     assert!(full.unwrap_err().into_service_error().is_game_session_full_exception());
 
     h.clock.advance(Duration::from_secs(59));
-    let_a_sweep_pass().await;
+    h.a_run_of("sdk-sweep").await;
     assert_eq!(player(&client, &ids[1]).await.unwrap().status(), Some(&PlayerSessionStatus::Reserved));
 
     h.clock.advance(Duration::from_secs(2));
@@ -206,7 +200,7 @@ async fn ended_sessions_and_their_tokens_are_kept_thirty_days_then_purged() {
 
     // One second short of 30 days after the end, the token still answers the original.
     h.clock.advance(30 * DAY - Duration::from_secs(1));
-    let_a_sweep_pass().await;
+    h.a_run_of("sdk-sweep").await;
     let repeated = create_session(&client, &compute, 4, Some("rematch-1")).await;
     assert_eq!(repeated.game_session_id(), Some(id.as_str()));
     assert_eq!(repeated.status(), Some(&GameSessionStatus::Terminated));

@@ -1,6 +1,6 @@
 //! Shared setup of the SDK endpoint tests: a real server on a port-0 listener with a
-//! manual clock and access to its state (the process registry), an `aws-sdk-gamelift`
-//! client, and helpers to register a compute and wait for registry changes.
+//! manual clock and access to its state (the process registry, the workers' statuses), an
+//! `aws-sdk-gamelift` client, and helpers to register a compute and wait for registry changes.
 
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code)]
@@ -22,6 +22,7 @@ use openlift_server::app::App;
 use openlift_server::config::{Config, DEFAULT_PROCESS_HEARTBEAT_TIMEOUT};
 use openlift_server::credentials::CredentialEntry;
 use openlift_server::sdk::registry::ProcessInfo;
+use openlift_server::workers::Workers;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -43,6 +44,8 @@ pub const WAIT: Duration = Duration::from_secs(20);
 pub struct Harness {
     /// The server's state.
     pub app: Arc<App>,
+    /// The server's background workers.
+    pub workers: Arc<Workers>,
     /// The listen address.
     pub addr: SocketAddr,
     /// The server's clock.
@@ -64,7 +67,7 @@ async fn launch(
     heartbeat_timeout: Duration,
     configure: fn(&mut Config),
     clock: Arc<ManualClock>,
-) -> (Arc<App>, CancellationToken, JoinHandle<()>) {
+) -> (Arc<App>, Arc<Workers>, CancellationToken, JoinHandle<()>) {
     let addr = listener.local_addr().expect("listener address");
     let mut config = Config {
         region: REGION.into(),
@@ -80,10 +83,11 @@ async fn launch(
     let injected: Arc<dyn Clock> = clock;
     let server = openlift_server::Server::build(config, addr, injected).await.expect("server builds");
     let app = server.app().clone();
+    let workers = server.workers().clone();
     let shutdown = CancellationToken::new();
     let token = shutdown.clone();
     let task = tokio::spawn(async move { server.run(listener, token).await.expect("server runs") });
-    (app, shutdown, task)
+    (app, workers, shutdown, task)
 }
 
 /// A registered compute and an auth token for it.
@@ -125,7 +129,7 @@ impl Harness {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let addr = listener.local_addr().expect("listener address");
         let clock = Arc::new(ManualClock::new(near_now()));
-        let (app, shutdown, task) =
+        let (app, workers, shutdown, task) =
             launch(listener, data_dir.path(), heartbeat_timeout, configure, clock.clone()).await;
         let gamelift = aws_sdk_gamelift::Client::from_conf(
             aws_sdk_gamelift::Config::builder()
@@ -136,7 +140,18 @@ impl Harness {
                 .http_client(aws_smithy_http_client::Builder::new().build_http())
                 .build(),
         );
-        Harness { app, addr, clock, gamelift, heartbeat_timeout, configure, shutdown, task: Some(task), data_dir }
+        Harness {
+            app,
+            workers,
+            addr,
+            clock,
+            gamelift,
+            heartbeat_timeout,
+            configure,
+            shutdown,
+            task: Some(task),
+            data_dir,
+        }
     }
 
     /// Stops the server and starts a new one on the same address, data and clock, as a
@@ -153,9 +168,9 @@ impl Harness {
         }
         self.clock.advance(outage);
         let listener = TcpListener::bind(self.addr).await.expect("bind the same address again");
-        let (app, shutdown, task) =
+        let (app, workers, shutdown, task) =
             launch(listener, self.data_dir.path(), self.heartbeat_timeout, self.configure, self.clock.clone()).await;
-        (self.app, self.shutdown, self.task) = (app, shutdown, Some(task));
+        (self.app, self.workers, self.shutdown, self.task) = (app, workers, shutdown, Some(task));
     }
 
     /// The SDK endpoint URL RegisterCompute returns.
@@ -209,6 +224,24 @@ impl Harness {
     pub fn create_game_session(&self, compute: &Compute, max_players: i32) -> CreateGameSessionFluentBuilder {
         let request = self.gamelift.create_game_session().fleet_id(&compute.fleet_id).location(LOCATION);
         request.maximum_player_session_count(max_players)
+    }
+
+    /// Waits until a run of `worker` that started on the clock as it stands now has finished,
+    /// and fails the test if that run failed or none finished within [`WAIT`]. Call it after
+    /// moving the clock forward, so that a run from before the move does not count.
+    pub async fn a_run_of(&self, worker: &str) {
+        let now = self.clock.now();
+        let finished = async {
+            loop {
+                let status = self.workers.statuses().remove(worker).expect("the worker is running");
+                if status.last_run.is_some_and(|started| started >= now) {
+                    return status;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        let status = tokio::time::timeout(WAIT, finished).await.expect("a run of the worker on the current clock");
+        assert_eq!(status.last_error, None, "the {worker} run failed");
     }
 
     /// Waits until the registry's view of `process_id` satisfies `check`.
