@@ -14,7 +14,7 @@ use openlift_server_sdk::{
     ServerHandler, ServerParameters, SigV4Credentials, Timings, TlsTrust,
 };
 use sdk_endpoint_support::{
-    ACCESS_KEY_ID, CERTIFICATE_PATH, Compute, Harness, LOCATION, REGION, SECRET_ACCESS_KEY, WAIT,
+    ACCESS_KEY_ID, CERTIFICATE_PATH, Compute, Harness, LOCATION, REGION, Relay, SECRET_ACCESS_KEY, WAIT,
 };
 use tokio::sync::{Notify, mpsc};
 
@@ -152,14 +152,20 @@ async fn a_game_server_is_ready_heartbeats_ends_and_cannot_come_back() {
 }
 
 #[tokio::test]
-async fn a_reconnect_after_the_server_drops_the_connection_keeps_readiness() {
+async fn a_reconnect_after_the_network_drops_the_connection_keeps_readiness() {
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
-    let game = ready_game(&h, &compute, true, Duration::from_secs(60)).await;
+    let relay = Relay::start(&h).await;
+    let through = ServerParameters {
+        web_socket_url: relay.url.clone(),
+        ..params(&h, &compute, &uuid::Uuid::new_v4().to_string())
+    };
+    let process = ProcessParameters { port: 7777, log_paths: Vec::new() };
+    let game = start_game_as(through, true, options(Duration::from_secs(60), 4), process).await;
     let pid = game.process_id.clone();
     h.wait_for(&pid, "activation", |i| i.status == ProcessStatus::Active).await;
 
-    assert_eq!(h.app.sdk.processes.drop_connections(&pid), 1);
+    relay.cut();
     let info = h.wait_for(&pid, "the reconnect", |i| i.attachments == 2 && i.connections == 1).await;
     assert_eq!((info.status, info.port), (ProcessStatus::Active, Some(7777)));
     assert_eq!(h.utilization(&compute.fleet_id).await, (1, 0));
@@ -545,7 +551,12 @@ async fn a_live_process_may_reconnect_with_an_old_signature_but_not_a_forged_one
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
     let pid = uuid::Uuid::new_v4().to_string();
-    let signed = |secret: &str, pid: &str| ServerParameters { credentials: sigv4(secret), ..params(&h, &compute, pid) };
+    let relay = Relay::start(&h).await;
+    let signed = |secret: &str, pid: &str| ServerParameters {
+        credentials: sigv4(secret),
+        web_socket_url: relay.url.clone(),
+        ..params(&h, &compute, pid)
+    };
     let sdk = GameLiftServer::init(signed(SECRET_ACCESS_KEY, &pid), options(Duration::from_secs(60), 100)).await;
     let sdk = sdk.expect("SigV4 InitSDK");
     h.wait_for(&pid, "the connection", |i| i.connections == 1).await;
@@ -553,7 +564,7 @@ async fn a_live_process_may_reconnect_with_an_old_signature_but_not_a_forged_one
     // The SDK signs with the real time, now 20 minutes behind the server's: as stale as the
     // URL an official SDK signed at start and reuses on every reconnect.
     h.clock.advance(Duration::from_secs(20 * 60));
-    assert_eq!(h.app.sdk.processes.drop_connections(&pid), 1);
+    relay.cut();
     h.wait_for(&pid, "the reconnect with an old signature", |i| i.attachments == 2 && i.connections == 1).await;
 
     let forged = GameLiftServer::init(signed("wrong", &pid), options(Duration::from_secs(60), 1)).await;

@@ -437,22 +437,6 @@ impl Registry {
         })
     }
 
-    /// Cuts every connection of a process without a close frame, as a dropped network
-    /// would; the SDK reconnects and the process keeps its state (section 8.7). Returns
-    /// how many connections were cut.
-    pub fn drop_connections(&self, process_id: &str) -> usize {
-        let cut = self.with_entry(process_id, |entry| {
-            for link in &entry.links {
-                link.kill.cancel();
-            }
-            let cut = entry.links.len();
-            entry.links.clear();
-            entry.info.connections = 0;
-            Ok(cut)
-        });
-        cut.unwrap_or(0)
-    }
-
     /// Tells a process to terminate (`TerminateProcess`, termination time now +
     /// [`TERMINATION_GRACE`]); it is ended when it calls `ProcessEnding` or the grace runs out.
     pub fn terminate(&self, process_id: &str, now: Timestamp) -> Result<ProcessInfo, ProcessError> {

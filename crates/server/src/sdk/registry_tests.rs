@@ -356,16 +356,3 @@ fn usage_counts_active_processes_and_their_game_sessions() {
     assert_eq!(all.busy_computes.into_iter().collect::<Vec<_>>(), ["host-custom-b"]);
     assert_eq!(registry.usage("fleet-2", None), Usage::default());
 }
-
-#[test]
-fn dropping_connections_keeps_the_process() {
-    let registry = Registry::default();
-    let first = ready(&registry, "p1", "custom-a", t0());
-    let second = attach(&registry, "p1", "custom-a", t0());
-    assert_eq!(registry.get("p1").unwrap().connections, 2);
-    assert_eq!(registry.drop_connections("p1"), 2);
-    assert!(first.kill.is_cancelled() && second.kill.is_cancelled());
-    let info = registry.get("p1").unwrap();
-    assert_eq!((info.connections, info.status), (0, ProcessStatus::Active));
-    assert_eq!(registry.drop_connections("nobody"), 0);
-}

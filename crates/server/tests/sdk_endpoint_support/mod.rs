@@ -1,6 +1,7 @@
 //! Shared setup of the SDK endpoint tests: a real server on a port-0 listener with a
 //! manual clock and access to its state (the process registry, the workers' statuses), an
-//! `aws-sdk-gamelift` client, and helpers to register a compute and wait for registry changes.
+//! `aws-sdk-gamelift` client, helpers to register a compute and wait for registry changes, and
+//! a relay whose connections a test can cut as a dropped network does.
 
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code)]
@@ -303,5 +304,47 @@ impl Harness {
 impl Drop for Harness {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+/// A TCP relay to a server's port, standing for the network between a game server and the
+/// SDK endpoint: [`cut`](Self::cut) breaks every connection through it without a close frame,
+/// as a dropped network does, and later connections pass again.
+pub struct Relay {
+    /// The SDK endpoint URL through the relay.
+    pub url: String,
+    cut: Arc<std::sync::Mutex<CancellationToken>>,
+    stop: CancellationToken,
+}
+
+impl Relay {
+    /// Starts relaying to the SDK endpoint of `h`.
+    pub async fn start(h: &Harness) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the relay");
+        let url = format!("ws://{}", listener.local_addr().expect("relay address"));
+        let cut: Arc<std::sync::Mutex<CancellationToken>> = Arc::default();
+        let (target, stop) = (h.addr, CancellationToken::new());
+        let (cuts, stopped) = (cut.clone(), stop.clone());
+        tokio::spawn(async move {
+            while let Some(Ok((mut game, _))) = stopped.run_until_cancelled(listener.accept()).await {
+                let Ok(mut server) = tokio::net::TcpStream::connect(target).await else { continue };
+                let cut = cuts.lock().expect("relay lock").clone();
+                tokio::spawn(async move {
+                    cut.run_until_cancelled(tokio::io::copy_bidirectional(&mut game, &mut server)).await;
+                });
+            }
+        });
+        Relay { url, cut, stop }
+    }
+
+    /// Breaks every connection through the relay.
+    pub fn cut(&self) {
+        std::mem::take(&mut *self.cut.lock().expect("relay lock")).cancel();
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }
