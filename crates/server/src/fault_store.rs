@@ -12,7 +12,7 @@ use openlift_core::records::{
 use openlift_model::{Tag, Timestamp};
 use openlift_store::{
     AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, Store, StoreError, Versioned,
+    Sequenced, SessionChange, Store, StoreError, Versioned,
 };
 use tokio::sync::Notify;
 
@@ -116,7 +116,7 @@ delegate! {
     list_game_sessions(filter: &GameSessionFilter, page: PageRequest) -> Page<GameSessionRecord>;
     count_game_sessions_by_creator(fleet_id: &str, creator_id: &str, since: Timestamp) -> usize;
     add_player_sessions(session: &GameSessionRecord, expected_version: i64, players: &[PlayerSessionRecord]) -> i64;
-    update_player_session(player: &PlayerSessionRecord, session: Option<(&GameSessionRecord, i64)>) -> ();
+    change_sessions(change: SessionChange<'_>) -> ();
     get_player_session(player_session_id: &str) -> Option<PlayerSessionRecord>;
     list_player_sessions(filter: &PlayerSessionFilter, page: PageRequest) -> Page<PlayerSessionRecord>;
     purge_game_sessions(ended_before: Timestamp) -> usize;

@@ -9,6 +9,7 @@ use openlift_core::records::PlayerSessionRecord;
 use openlift_model::{
     ApiError, ErrorCode, GameSessionStatus, PlayerSession, PlayerSessionCreationPolicy, PlayerSessionStatus,
 };
+use openlift_store::SessionChange;
 
 use crate::app::{App, internal};
 use crate::cas;
@@ -105,7 +106,8 @@ pub async fn accept(app: &App, game_session_id: &str, player_session_id: &str) -
         )));
     }
     player.status = Some(PlayerSessionStatus::Active);
-    app.store.update_player_session(&player, None).await.map_err(internal)
+    let change = SessionChange { players: std::slice::from_ref(&player), ..SessionChange::default() };
+    app.store.change_sessions(change).await.map_err(internal)
 }
 
 /// `RemovePlayerSession`: the player left; its slot is freed.
@@ -151,12 +153,15 @@ pub async fn finish(app: &App, player: PlayerSessionRecord, status: PlayerSessio
         player.status = Some(status);
         player.termination_time = Some(now);
         let Some(current) = found else {
-            return app.store.update_player_session(&player, None).await.map_err(internal);
+            let change = SessionChange { players: std::slice::from_ref(&player), ..SessionChange::default() };
+            return app.store.change_sessions(change).await.map_err(internal);
         };
         let mut record = current.value;
         let count = record.game_session.current_player_session_count.unwrap_or(0);
         record.game_session.current_player_session_count = Some((count - 1).max(0));
-        let written = app.store.update_player_session(&player, Some((&record, current.version))).await;
+        let players = std::slice::from_ref(&player);
+        let change = SessionChange { session: Some((&record, current.version)), players, events: &[] };
+        let written = app.store.change_sessions(change).await;
         let not_found = || ApiError::not_found(format!("Player session {player_session_id} not found."));
         if cas::written(written, not_found)?.is_some() {
             return Ok(());

@@ -11,12 +11,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use openlift_core::game_session;
-use openlift_core::records::{Fleet, GameSessionRecord};
+use openlift_core::records::{Fleet, GameSessionRecord, PlayerSessionRecord};
 use openlift_model::{
     ApiError, CreateGameSessionInput, ErrorCode, EventCode, GameSessionStatus, GameSessionStatusReason,
     PlayerSessionStatus, TerminationMode,
 };
-use openlift_store::{FIRST_VERSION, GameSessionFilter, PageRequest, PlayerSessionFilter, Versioned};
+use openlift_store::{
+    FIRST_VERSION, GameSessionFilter, OutboxEvent, PageRequest, PlayerSessionFilter, SessionChange, Versioned,
+};
 
 use crate::app::{App, internal};
 use crate::cas;
@@ -160,50 +162,70 @@ pub async fn terminate_process_of(
             });
         if !forced && let Err(e) = app.sdk.processes.terminate(process_id, now) {
             tracing::info!(process_id = %process_id, error = %e, "hosting process already gone");
-            return end_session(app, record.id(), None).await;
+            return end_session(app, record.id(), None, &[]).await;
         }
     }
     match mode {
         TerminationMode::ForceTerminate => {
-            end_session(app, record.id(), Some(GameSessionStatusReason::ForceTerminated)).await
+            end_session(app, record.id(), Some(GameSessionStatusReason::ForceTerminated), &[]).await
         }
         TerminationMode::TriggerOnProcessTerminate => Ok(record),
     }
 }
 
 /// Ends a game session (TERMINATED) if it has not ended yet, and with it the player
-/// sessions still RESERVED or ACTIVE in it (COMPLETED: their connections are gone).
+/// sessions still RESERVED or ACTIVE in it (COMPLETED: their connections are gone), in one
+/// write that also appends `events`: no reader sees the session ended with players still
+/// in it, or ended without the event that explains it.
 pub async fn end_session(
     app: &App,
     game_session_id: &str,
     reason: Option<GameSessionStatusReason>,
+    events: &[OutboxEvent],
 ) -> Result<GameSessionRecord, ApiError> {
     let now = app.now();
-    let ended = update_session(app, game_session_id, |record| {
+    let not_found = || ApiError::not_found(format!("Game session {game_session_id} not found."));
+    let resource = format!("Game session {game_session_id}");
+    let mut attempts = cas::Attempts::new(&resource);
+    loop {
+        attempts.next()?;
+        let current = app.store.get_game_session(game_session_id).await.map_err(internal)?.ok_or_else(not_found)?;
+        let mut record = current.value;
         game_session::end(&mut record.game_session, reason, now);
-        Ok(())
-    })
-    .await?;
-    let mut finished_players = false;
+        record.game_session.current_player_session_count = Some(0);
+        let mut players = open_players(app, game_session_id).await?;
+        for player in &mut players {
+            player.status = Some(PlayerSessionStatus::Completed);
+            player.termination_time = Some(now);
+        }
+        let change = SessionChange { session: Some((&record, current.version)), players: &players, events };
+        if cas::written(app.store.change_sessions(change).await, not_found)?.is_some() {
+            return Ok(record);
+        }
+    }
+}
+
+/// The player sessions of a game session that are RESERVED or ACTIVE.
+async fn open_players(app: &App, game_session_id: &str) -> Result<Vec<PlayerSessionRecord>, ApiError> {
+    let mut open = Vec::new();
     for status in [PlayerSessionStatus::Reserved, PlayerSessionStatus::Active] {
         let filter = PlayerSessionFilter {
             game_session_id: Some(game_session_id.to_owned()),
             status: Some(status.as_str().to_owned()),
             ..Default::default()
         };
-        let page = PageRequest { after: None, limit: SWEEP_BATCH };
-        let players = app.store.list_player_sessions(&filter, page).await.map_err(internal)?;
-        for player in players.items {
-            crate::players::finish(app, player, PlayerSessionStatus::Completed).await?;
-            finished_players = true;
+        let mut after = None;
+        loop {
+            let page = PageRequest { after, limit: SWEEP_BATCH };
+            let players = app.store.list_player_sessions(&filter, page).await.map_err(internal)?;
+            open.extend(players.items);
+            after = players.next;
+            if after.is_none() {
+                break;
+            }
         }
     }
-    if !finished_players {
-        return Ok(ended);
-    }
-    // Each finished player session lowered the session's player count: read it back.
-    let ended = app.store.get_game_session(game_session_id).await.map_err(internal)?;
-    ended.map(|v| v.value).ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))
+    Ok(open)
 }
 
 /// `ActivateGameSession` from the hosting process `process_id`: the session becomes
@@ -221,7 +243,7 @@ pub async fn activated(app: &App, process_id: &str, game_session_id: &str) -> Re
 /// ended it. It is forgotten, its game session ends (TERMINATED, with the StatusReason its
 /// [`EndReason`](crate::sdk::registry::EndReason) calls for, unless the session already has
 /// one) together with its player sessions, and `event`, if any, is recorded for its fleet
-/// before the session ends.
+/// in the same write.
 pub async fn process_ended(app: &App, info: &ProcessInfo, event: Option<(EventCode, String)>) {
     let reason = match info.status {
         ProcessStatus::Ended { reason, .. } => Some(reason),
@@ -231,16 +253,20 @@ pub async fn process_ended(app: &App, info: &ProcessInfo, event: Option<(EventCo
         reason = ?reason, game_session_id = ?info.game_session.as_ref().map(|s| &s.game_session_id),
         "server process ended");
     crate::sdk::durable::forget(app, info).await;
-    // The event first: whoever sees the session end also finds the event that explains it.
-    if let Some((code, message)) = event {
-        let record = openlift_core::fleet::event(&info.fleet_id, code, message, app.now());
-        crate::api::record_event(app, &info.fleet_id, record).await;
+    let event = event.map(|(code, message)| openlift_core::fleet::event(&info.fleet_id, code, message, app.now()));
+    if let Some(slot) = &info.game_session {
+        let events: Vec<_> = event.iter().cloned().map(OutboxEvent::Fleet).collect();
+        match end_session(app, &slot.game_session_id, reason.and_then(|r| r.session_reason()), &events).await {
+            Ok(_) => return,
+            Err(e) if e.code == ErrorCode::NotFoundException => {}
+            Err(e) => {
+                tracing::warn!(game_session_id = %slot.game_session_id, error = %e.message, "could not end the game session");
+                return;
+            }
+        }
     }
-    if let Some(slot) = &info.game_session
-        && let Err(e) = end_session(app, &slot.game_session_id, reason.and_then(|r| r.session_reason())).await
-        && e.code != ErrorCode::NotFoundException
-    {
-        tracing::warn!(game_session_id = %slot.game_session_id, error = %e.message, "could not end the game session");
+    if let Some(event) = event {
+        crate::api::record_event(app, &info.fleet_id, event).await;
     }
 }
 

@@ -9,10 +9,11 @@ use openlift_core::ids::ArnScope;
 use openlift_core::paging::PageTokens;
 use openlift_model::{
     ApiError, ComputeType, CreateFleetInput, CreateFleetOutput, CreateGameSessionInput, CreateGameSessionOutput,
-    CreateLocationInput, ErrorCode, LocationConfiguration, Operation, Shape, TerminateGameSessionInput,
-    TerminationMode, Timestamp, UpdateGameSessionInput,
+    CreateLocationInput, CreatePlayerSessionInput, ErrorCode, EventCode, GameSessionStatus, LocationConfiguration,
+    Operation, PlayerSessionStatus, Shape, TerminateGameSessionInput, TerminationMode, Timestamp,
+    UpdateGameSessionInput,
 };
-use openlift_store::StoreError;
+use openlift_store::{PageRequest, PlayerSessionFilter, Store, StoreError};
 use tokio::sync::Notify;
 
 use crate::app::App;
@@ -152,4 +153,35 @@ async fn a_conflict_storm_gives_up_after_the_attempts_with_the_one_answer() {
     let answered = crate::api::dispatch(&world.app, Operation::TerminateGameSession, terminate.to_value()).await;
     assert_eq!(answered.unwrap_err(), ApiError::invalid_request(busy.message), "TerminateGameSession does not");
     assert_eq!(world.store.calls("update_game_session"), 2 * cas::ATTEMPTS);
+}
+
+#[tokio::test]
+async fn a_process_end_ends_its_session_its_players_and_records_its_event_in_one_write_or_not_at_all() {
+    let world = World::new().await;
+    let session = world.create().await.unwrap().game_session.unwrap();
+    let id = session.game_session_id.unwrap();
+    crate::sessions::activated(&world.app, PROCESS, &id).await.unwrap();
+    let player = CreatePlayerSessionInput { game_session_id: id.clone(), player_id: "ana".into(), player_data: None };
+    crate::api::dispatch(&world.app, Operation::CreatePlayerSession, player.to_value()).await.unwrap();
+    let events_before = world.store.events_after(0, 100).await.unwrap().len();
+    let info = world.app.sdk.processes.get(PROCESS).unwrap();
+    let event = || Some((EventCode::ServerProcessTerminatedUnhealthy, "gone".to_owned()));
+    let state = || async {
+        let session = world.store.get_game_session(&id).await.unwrap().unwrap().value.game_session;
+        let filter = PlayerSessionFilter { game_session_id: Some(id.clone()), ..Default::default() };
+        let players = world.store.list_player_sessions(&filter, PageRequest { after: None, limit: 10 }).await.unwrap();
+        let events = world.store.events_after(0, 100).await.unwrap().len() - events_before;
+        let player_statuses: Vec<_> = players.items.into_iter().filter_map(|p| p.status).collect();
+        (session.status, session.current_player_session_count, player_statuses, events)
+    };
+
+    world.store.inject("change_sessions", Fault::Fail(|| StoreError::Backend("disk full".into())));
+    crate::sessions::process_ended(&world.app, &info, event()).await;
+    let active = (Some(GameSessionStatus::Active), Some(1), vec![PlayerSessionStatus::Reserved], 0);
+    assert_eq!(state().await, active, "a failed write changed nothing, the event included");
+
+    world.store.heal();
+    crate::sessions::process_ended(&world.app, &info, event()).await;
+    let ended = (Some(GameSessionStatus::Terminated), Some(0), vec![PlayerSessionStatus::Completed], 1);
+    assert_eq!(state().await, ended);
 }

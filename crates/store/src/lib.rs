@@ -111,6 +111,19 @@ pub enum OutboxEvent {
     Fleet(FleetEvent),
 }
 
+/// One change of a game session together with what changes with it: a player leaving
+/// changes the session's player count, a session ending completes its players, and a
+/// change GameLift reports as an event is written with its event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionChange<'a> {
+    /// The game session, replaced if its version is still the given one.
+    pub session: Option<(&'a GameSessionRecord, i64)>,
+    /// Player sessions, each replaced.
+    pub players: &'a [PlayerSessionRecord],
+    /// Events appended to the outbox.
+    pub events: &'a [OutboxEvent],
+}
+
 /// A value with its position in a totally ordered stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sequenced<T> {
@@ -293,14 +306,9 @@ pub trait Store: Send + Sync + 'static {
         expected_version: i64,
         players: &[PlayerSessionRecord],
     ) -> Result<i64, StoreError>;
-    /// Replaces a player session (`NotFound` if absent) and, when given, replaces its
-    /// game session if that is still at the given version, in the same transaction
-    /// (a player leaving or timing out changes the session's count).
-    async fn update_player_session(
-        &self,
-        player: &PlayerSessionRecord,
-        session: Option<(&GameSessionRecord, i64)>,
-    ) -> Result<(), StoreError>;
+    /// Applies `change` in one transaction, all or nothing (`VersionConflict` if its game
+    /// session moved on, `NotFound` if it or one of its player sessions is absent).
+    async fn change_sessions(&self, change: SessionChange<'_>) -> Result<(), StoreError>;
     /// The player session with ID `player_session_id`.
     async fn get_player_session(&self, player_session_id: &str) -> Result<Option<PlayerSessionRecord>, StoreError>;
     /// Player sessions in creation order matching `filter`.

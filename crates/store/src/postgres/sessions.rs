@@ -7,7 +7,7 @@ use sqlx::{PgConnection, PgPool};
 use super::backend;
 use super::writes::{insert_new, missing_or_conflict};
 use crate::StoreError;
-use crate::common::{self, GameSessionRow, Listing, Param, PlayerSessionRow};
+use crate::common::{self, EventRow, GameSessionRow, Listing, Param, PlayerSessionRow};
 
 /// Creates a game session row, unless its ID or its idempotency token is taken.
 pub(super) async fn create_game_session(pool: &PgPool, row: &GameSessionRow) -> Result<(), StoreError> {
@@ -113,32 +113,37 @@ pub(super) async fn add_player_sessions(
     Ok(version)
 }
 
-/// Replaces a player session row, after a compare-and-swap of its game session if given.
-pub(super) async fn update_player_session(
+/// A compare-and-swap of a game session if given, the replacement of player session rows
+/// and the appending of events, in one transaction.
+pub(super) async fn change(
     pool: &PgPool,
-    player: &PlayerSessionRow,
     session: Option<(&GameSessionRow, i64)>,
+    players: &[PlayerSessionRow],
+    events: &[EventRow],
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(backend)?;
     if let Some((session, expected)) = session {
         cas_game_session(&mut tx, session, expected).await?;
     }
-    let updated = sqlx::query(
-        "UPDATE player_sessions SET game_session_id = $1, player_id = $2, status = $3, creation_time = $4, doc = $5 \
-         WHERE player_session_id = $6",
-    )
-    .bind(&player.game_session_id)
-    .bind(&player.player_id)
-    .bind(player.status)
-    .bind(player.creation_time)
-    .bind(&player.doc)
-    .bind(&player.id)
-    .execute(&mut *tx)
-    .await
-    .map_err(backend)?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+    for player in players {
+        let updated = sqlx::query(
+            "UPDATE player_sessions SET game_session_id = $1, player_id = $2, status = $3, creation_time = $4, \
+             doc = $5 WHERE player_session_id = $6",
+        )
+        .bind(&player.game_session_id)
+        .bind(&player.player_id)
+        .bind(player.status)
+        .bind(player.creation_time)
+        .bind(&player.doc)
+        .bind(&player.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
     }
+    super::writes::append_events(&mut tx, events).await?;
     tx.commit().await.map_err(backend)
 }
 

@@ -16,7 +16,7 @@ use crate::common::{
 };
 use crate::{
     AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, Store, StoreError, Versioned,
+    Sequenced, SessionChange, Store, StoreError, Versioned,
 };
 
 /// `(cursor, document)` rows of a listing.
@@ -330,14 +330,12 @@ impl Store for PostgresStore {
         sessions::add_player_sessions(&self.pool, &row, expected_version, &players).await
     }
 
-    async fn update_player_session(
-        &self,
-        player: &PlayerSessionRecord,
-        session: Option<(&GameSessionRecord, i64)>,
-    ) -> Result<(), StoreError> {
-        let session = session.map(|(s, version)| GameSessionRow::new(s).map(|row| (row, version))).transpose()?;
+    async fn change_sessions(&self, change: SessionChange<'_>) -> Result<(), StoreError> {
+        let session =
+            change.session.map(|(s, version)| GameSessionRow::new(s).map(|row| (row, version))).transpose()?;
+        let players = change.players.iter().map(PlayerSessionRow::new).collect::<Result<Vec<_>, _>>()?;
         let session = session.as_ref().map(|(row, version)| (row, *version));
-        sessions::update_player_session(&self.pool, &PlayerSessionRow::new(player)?, session).await
+        sessions::change(&self.pool, session, &players, &event_rows(change.events)?).await
     }
 
     async fn get_player_session(&self, player_session_id: &str) -> Result<Option<PlayerSessionRecord>, StoreError> {

@@ -3,9 +3,9 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::queries::{Rows, missing_or_conflict};
+use super::queries::{Rows, append_events, missing_or_conflict};
 use crate::StoreError;
-use crate::common::{GameSessionRow, Listing, Param, PlayerSessionRow, backend};
+use crate::common::{EventRow, GameSessionRow, Listing, Param, PlayerSessionRow, backend};
 
 /// The statement telling a missing game session from a moved one.
 const GAME_SESSION_EXISTS: &str = "SELECT 1 FROM game_sessions WHERE game_session_id = ?1";
@@ -104,31 +104,39 @@ pub(super) fn add_player_sessions(
     Ok(version)
 }
 
-/// Replaces a player session row, after a compare-and-swap of its game session if given.
-pub(super) fn update_player_session(
+/// A compare-and-swap of a game session if given, then replaces player session rows and
+/// appends events.
+pub(super) fn change(
     conn: &Connection,
-    player: &PlayerSessionRow,
     session: Option<(&GameSessionRow, i64)>,
+    players: &[PlayerSessionRow],
+    events: &[EventRow],
 ) -> Result<(), StoreError> {
     if let Some((session, expected)) = session {
         update_game_session(conn, session, expected)?;
     }
-    let updated = conn
+    let mut update = conn
         .prepare_cached(
             "UPDATE player_sessions SET game_session_id = ?1, player_id = ?2, status = ?3, creation_time = ?4, \
              doc = ?5 WHERE player_session_id = ?6",
         )
-        .map_err(backend)?
-        .execute(params![
-            player.game_session_id,
-            player.player_id,
-            player.status,
-            player.creation_time,
-            player.doc,
-            player.id
-        ])
         .map_err(backend)?;
-    if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    for player in players {
+        let updated = update
+            .execute(params![
+                player.game_session_id,
+                player.player_id,
+                player.status,
+                player.creation_time,
+                player.doc,
+                player.id
+            ])
+            .map_err(backend)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound);
+        }
+    }
+    append_events(conn, events)
 }
 
 /// Deletes game sessions that ended before `ended_before` (milliseconds) and their

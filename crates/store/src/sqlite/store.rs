@@ -16,7 +16,7 @@ use crate::common::{
 };
 use crate::{
     AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, Store, StoreError, Versioned,
+    Sequenced, SessionChange, Store, StoreError, Versioned,
 };
 
 /// Decodes an optional versioned document.
@@ -282,14 +282,12 @@ impl Store for SqliteStore {
         self.write(move |c| sessions::add_player_sessions(c, &row, expected_version, &players)).await
     }
 
-    async fn update_player_session(
-        &self,
-        player: &PlayerSessionRecord,
-        session: Option<(&GameSessionRecord, i64)>,
-    ) -> Result<(), StoreError> {
-        let player = PlayerSessionRow::new(player)?;
-        let session = session.map(|(s, version)| GameSessionRow::new(s).map(|row| (row, version))).transpose()?;
-        self.write(move |c| sessions::update_player_session(c, &player, session.as_ref().map(|(s, v)| (s, *v)))).await
+    async fn change_sessions(&self, change: SessionChange<'_>) -> Result<(), StoreError> {
+        let session =
+            change.session.map(|(s, version)| GameSessionRow::new(s).map(|row| (row, version))).transpose()?;
+        let players = change.players.iter().map(PlayerSessionRow::new).collect::<Result<Vec<_>, _>>()?;
+        let events = event_rows(change.events)?;
+        self.write(move |c| sessions::change(c, session.as_ref().map(|(s, v)| (s, *v)), &players, &events)).await
     }
 
     async fn get_player_session(&self, player_session_id: &str) -> Result<Option<PlayerSessionRecord>, StoreError> {

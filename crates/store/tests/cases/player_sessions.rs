@@ -3,10 +3,10 @@
 
 use openlift_core::records::PlayerSessionRecord;
 use openlift_model::{PlayerSessionStatus, Timestamp};
-use openlift_store::{PlayerSessionFilter, StoreError};
+use openlift_store::{OutboxEvent, PlayerSessionFilter, SessionChange, StoreError};
 
 use super::{exactly_one_wins, page, race};
-use crate::support::{Backend, game_session, player, with_players};
+use crate::support::{Backend, event, game_session, player, with_players};
 
 /// The IDs of listed player sessions.
 fn ids(items: Vec<PlayerSessionRecord>) -> Vec<String> {
@@ -85,31 +85,69 @@ pub async fn player_sessions(backend: &Backend) {
     assert!(list(in_fleet("fleet-9"), None, 10).await.items.is_empty());
 
     let accepted = with_status(&batch1[0], PlayerSessionStatus::Active, None);
-    store.update_player_session(&accepted, None).await.unwrap();
-    assert_eq!(store.get_player_session("ps-0").await.unwrap(), Some(accepted));
+    store.change_sessions(players_only(std::slice::from_ref(&accepted))).await.unwrap();
+    assert_eq!(store.get_player_session("ps-0").await.unwrap(), Some(accepted.clone()));
     assert_eq!(ids(list(filter(None, None, Some("ACTIVE"), None), None, 10).await.items), ["ps-0"]);
     assert_eq!(store.get_game_session("gs-1").await.unwrap().unwrap().version, 2, "the game session is untouched");
 
     let left = with_status(&batch1[1], PlayerSessionStatus::Completed, Some(900));
     let gs1_after = with_players(&gs1, -1);
-    store.update_player_session(&left, Some((&gs1_after, 2))).await.unwrap();
+    let change = SessionChange { session: Some((&gs1_after, 2)), players: std::slice::from_ref(&left), events: &[] };
+    store.change_sessions(change).await.unwrap();
     let got = store.get_game_session("gs-1").await.unwrap().unwrap();
     assert_eq!((got.value, got.version), (gs1_after.clone(), 3));
     assert_eq!(store.get_player_session("ps-1").await.unwrap(), Some(left));
 
     let timed_out = with_status(&batch1[2], PlayerSessionStatus::Timedout, Some(950));
-    let stale = store.update_player_session(&timed_out, Some((&with_players(&gs1, -2), 2))).await;
+    let stale = SessionChange {
+        session: Some((&with_players(&gs1, -2), 2)),
+        players: std::slice::from_ref(&timed_out),
+        events: &[OutboxEvent::Fleet(event("fleet-1", 1, 950))],
+    };
+    let stale = store.change_sessions(stale).await;
     assert!(matches!(stale, Err(StoreError::VersionConflict)), "{stale:?}");
     assert_eq!(store.get_player_session("ps-2").await.unwrap(), Some(batch1[2].clone()), "nothing changed");
-    let missing =
-        store.update_player_session(&player("ps-9", "gs-1", "x", 1), Some((&with_players(&gs1_after, -1), 3))).await;
+    assert!(store.events_after(0, 10).await.unwrap().is_empty(), "nor was the event appended");
+
+    let ended = [
+        with_status(&accepted, PlayerSessionStatus::Completed, Some(990)),
+        player("ps-9", "gs-1", "x", 1),
+        with_status(&batch1[2], PlayerSessionStatus::Completed, Some(990)),
+    ];
+    let ended_session = with_players(&gs1_after, -2);
+    let events = [OutboxEvent::Fleet(event("fleet-1", 2, 990))];
+    let missing = SessionChange { session: Some((&ended_session, 3)), players: &ended, events: &events };
+    let missing = store.change_sessions(missing).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
     let got = store.get_game_session("gs-1").await.unwrap().unwrap();
-    assert_eq!((got.value, got.version), (gs1_after, 3), "the game session's update was rolled back");
+    assert_eq!((got.value, got.version), (gs1_after.clone(), 3), "the game session's update was rolled back");
+    assert_eq!(store.get_player_session("ps-0").await.unwrap(), Some(accepted), "and so was the first player's");
+    assert!(store.events_after(0, 10).await.unwrap().is_empty(), "and the event");
     assert!(matches!(
-        store.update_player_session(&player("ps-9", "gs-1", "x", 1), None).await,
+        store.change_sessions(players_only(&[player("ps-9", "gs-1", "x", 1)])).await,
         Err(StoreError::NotFound)
     ));
+
+    let all = SessionChange {
+        session: Some((&ended_session, 3)),
+        players: &[ended[0].clone(), ended[2].clone()],
+        events: &events,
+    };
+    store.change_sessions(all).await.unwrap();
+    let got = store.get_game_session("gs-1").await.unwrap().unwrap();
+    assert_eq!((got.value, got.version), (ended_session, 4));
+    assert!(list(filter(Some("gs-1"), None, Some("ACTIVE"), None), None, 10).await.items.is_empty());
+    assert_eq!(
+        ids(list(filter(Some("gs-1"), None, Some("COMPLETED"), None), None, 10).await.items),
+        ["ps-0", "ps-1", "ps-2"]
+    );
+    let appended = store.events_after(0, 10).await.unwrap();
+    assert_eq!(appended.into_iter().map(|e| e.value).collect::<Vec<_>>(), events, "the event came with the change");
+}
+
+/// A change of player sessions alone.
+fn players_only(players: &[PlayerSessionRecord]) -> SessionChange<'_> {
+    SessionChange { players, ..SessionChange::default() }
 }
 
 /// A batch with a taken or repeated player session ID, or a stale game session,
