@@ -18,9 +18,8 @@ pub mod fleet_cache;
 mod http;
 pub mod locks;
 pub mod logs;
-mod players;
 pub mod sdk;
-mod sessions;
+pub mod service;
 pub mod workers;
 
 use std::net::SocketAddr;

@@ -9,15 +9,15 @@ use openlift_model::{
 };
 use openlift_store::{AliasFilter, StoreError, Versioned};
 
-use crate::api::load_fleet;
 use crate::app::{App, MAX_PAGE, internal};
 use crate::cas;
+use crate::service::fleets;
 
 /// Checks a routing strategy and that a SIMPLE one points at a live fleet.
 async fn checked_strategy(app: &App, strategy: RoutingStrategy) -> Result<RoutingStrategy, ApiError> {
     let strategy = alias::routing_strategy(strategy)?;
     if let Some(fleet_id) = &strategy.fleet_id {
-        load_fleet(app, fleet_id).await?;
+        fleets::load(app, fleet_id).await?;
     }
     Ok(strategy)
 }

@@ -10,19 +10,19 @@ use openlift_core::records::{AuthToken, ComputeRecord};
 use openlift_core::{fleet, ids};
 use openlift_model::{
     ApiError, Compute, ComputeStatus, ComputeType, DeregisterComputeInput, DeregisterComputeOutput,
-    DescribeComputeInput, DescribeComputeOutput, EventCode, GetComputeAuthTokenInput, GetComputeAuthTokenOutput,
-    ListComputeInput, ListComputeInputStatus, ListComputeOutput, RegisterComputeInput, RegisterComputeOutput,
+    DescribeComputeInput, DescribeComputeOutput, GetComputeAuthTokenInput, GetComputeAuthTokenOutput, ListComputeInput,
+    ListComputeInputStatus, ListComputeOutput, RegisterComputeInput, RegisterComputeOutput,
 };
-use openlift_store::{PageRequest, StoreError};
+use openlift_store::StoreError;
 
-use crate::api::load_fleet;
 use crate::app::{App, MAX_PAGE, internal};
 use crate::sdk::AUTH_TOKEN_LIFETIME;
+use crate::service::{computes, fleets};
 
 /// Registers a compute in one of an Anywhere fleet's custom locations.
 pub async fn register(app: &App, input: RegisterComputeInput) -> Result<RegisterComputeOutput, ApiError> {
     // RegisterCompute declares no NotFoundException: an unknown fleet is an invalid request.
-    let fleet = load_fleet(app, &input.fleet_id).await?.value;
+    let fleet = fleets::load(app, &input.fleet_id).await?.value;
     let fleet_id = fleet.id().to_owned();
     if fleet.attributes.compute_type != Some(ComputeType::Anywhere) {
         return Err(ApiError::invalid_request(format!("Fleet {fleet_id} is not an Anywhere fleet.")));
@@ -69,7 +69,7 @@ pub async fn register(app: &App, input: RegisterComputeInput) -> Result<Register
 }
 
 async fn existing_compute(app: &App, fleet_id_or_arn: &str, compute: &str) -> Result<ComputeRecord, ApiError> {
-    let fleet = load_fleet(app, fleet_id_or_arn).await?.value;
+    let fleet = fleets::load(app, fleet_id_or_arn).await?.value;
     let name = ids::id_from_id_or_arn(compute);
     let record = app.store.get_compute(fleet.id(), name).await.map_err(internal)?;
     record.ok_or_else(|| ApiError::not_found(format!("Compute {name} not found in fleet {}.", fleet.id())))
@@ -96,44 +96,8 @@ pub async fn deregister(app: &App, input: DeregisterComputeInput) -> Result<Dere
         Err(e) => return Err(internal(e)),
     }
     tracing::info!(fleet_id = %fleet_id, compute = %name, "compute deregistered");
-    retire(app, &fleet_id, &name).await;
+    computes::retire(app, &fleet_id, &name).await;
     Ok(DeregisterComputeOutput {})
-}
-
-/// Takes a compute just deleted from the store out of service: its server processes are
-/// told `TerminateProcess`, their connections closed, and they end as any process does
-/// ([`crate::sessions::process_ended`], with `SERVER_PROCESS_FORCE_TERMINATED`), ending
-/// their game sessions; its agent, if connected, is told `StartComputeTermination`.
-pub(crate) async fn retire(app: &App, fleet_id: &str, compute_name: &str) {
-    for info in app.sdk.processes.retire_compute(fleet_id, compute_name, app.now()) {
-        let message = format!(
-            "Server process {} on compute {compute_name} was terminated: the compute was deregistered.",
-            info.process_id
-        );
-        crate::sessions::process_ended(app, &info, Some((EventCode::ServerProcessForceTerminated, message))).await;
-    }
-    crate::agent::compute_deregistered(app, fleet_id, compute_name);
-}
-
-/// Deregisters every compute of a fleet, or of one of its locations, as DeregisterCompute
-/// does each: deleted from the store, then retired ([`retire`]). DeleteFleet and
-/// DeleteFleetLocations use it.
-pub(crate) async fn deregister_all(app: &App, fleet_id: &str, location: Option<&str>) -> Result<(), ApiError> {
-    loop {
-        let page = PageRequest { after: None, limit: MAX_PAGE };
-        let computes = app.store.list_computes(fleet_id, location, page).await.map_err(internal)?;
-        if computes.items.is_empty() {
-            return Ok(());
-        }
-        for record in computes.items {
-            let name = record.compute.compute_name.unwrap_or_default();
-            match app.store.delete_compute(fleet_id, &name).await {
-                Ok(()) => retire(app, fleet_id, &name).await,
-                Err(StoreError::NotFound) => {}
-                Err(e) => return Err(internal(e)),
-            }
-        }
-    }
 }
 
 /// One compute.
@@ -147,7 +111,7 @@ pub async fn describe(app: &App, input: DescribeComputeInput) -> Result<Describe
 /// short (even empty) and still have a `NextToken`.
 pub async fn list(app: &App, input: ListComputeInput) -> Result<ListComputeOutput, ApiError> {
     // ListCompute declares no NotFoundException: an unknown fleet is an invalid request.
-    let fleet = load_fleet(app, &input.fleet_id).await?.value;
+    let fleet = fleets::load(app, &input.fleet_id).await?.value;
     if input.container_group_definition_name.is_some() {
         return Ok(ListComputeOutput { compute_list: Some(Vec::new()), next_token: None });
     }

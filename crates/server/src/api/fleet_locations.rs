@@ -5,8 +5,8 @@
 //! (AWS reports `NEW` for EC2 fleets) and a removed one is gone at once, its computes
 //! deregistered as DeregisterCompute does (their processes end).
 
-use crate::api::{load_fleet, update_fleet};
 use crate::app::{App, internal};
+use crate::service::{computes, fleets};
 use openlift_core::fleet;
 use openlift_core::records::Fleet;
 use openlift_model::{
@@ -27,7 +27,7 @@ pub async fn create(app: &App, input: CreateFleetLocationsInput) -> Result<Creat
         }
     }
     let now = app.now();
-    let fleet = update_fleet(app, &input.fleet_id, |fleet: &mut Fleet| {
+    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| {
         let id = fleet.id().to_owned();
         let mut events = Vec::new();
         for name in &names {
@@ -53,7 +53,7 @@ pub async fn create(app: &App, input: CreateFleetLocationsInput) -> Result<Creat
 /// Region cannot be removed.
 pub async fn delete(app: &App, input: DeleteFleetLocationsInput) -> Result<DeleteFleetLocationsOutput, ApiError> {
     let now = app.now();
-    let fleet = update_fleet(app, &input.fleet_id, |fleet: &mut Fleet| {
+    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| {
         let id = fleet.id().to_owned();
         let home = fleet::home_region(fleet).unwrap_or_default().to_owned();
         let mut events = Vec::new();
@@ -74,7 +74,7 @@ pub async fn delete(app: &App, input: DeleteFleetLocationsInput) -> Result<Delet
     })
     .await?;
     for name in &input.locations {
-        super::computes::deregister_all(app, fleet.id(), Some(name)).await?;
+        computes::deregister_all(app, fleet.id(), Some(name)).await?;
     }
     let states = input
         .locations
@@ -97,7 +97,7 @@ pub async fn describe(
     app: &App,
     input: DescribeFleetLocationAttributesInput,
 ) -> Result<DescribeFleetLocationAttributesOutput, ApiError> {
-    let fleet = load_fleet(app, &input.fleet_id).await?.value;
+    let fleet = fleets::load(app, &input.fleet_id).await?.value;
     let attributes =
         |state: &LocationState| LocationAttributes { location_state: Some(state.clone()), ..Default::default() };
     let listed: Vec<LocationAttributes> = match &input.locations {

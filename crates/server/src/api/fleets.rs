@@ -13,8 +13,9 @@ use openlift_model::{
 };
 use openlift_store::{EventFilter, StoreError};
 
-use crate::api::{fleet_not_found, selected_fleets, update_fleet};
+use crate::api::selected_fleets;
 use crate::app::{App, MAX_PAGE, internal};
+use crate::service::{computes, fleets};
 
 /// Creates an Anywhere fleet, ACTIVE at once, in the home Region and its custom locations.
 pub async fn create(app: &App, input: CreateFleetInput) -> Result<CreateFleetOutput, ApiError> {
@@ -72,7 +73,7 @@ pub async fn update_attributes(
     input: UpdateFleetAttributesInput,
 ) -> Result<UpdateFleetAttributesOutput, ApiError> {
     let now = app.now();
-    let fleet = update_fleet(app, &input.fleet_id, |fleet: &mut Fleet| {
+    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| {
         let a = &mut fleet.attributes;
         let id = a.fleet_id.clone().unwrap_or_default();
         let mut events = Vec::new();
@@ -118,8 +119,8 @@ pub async fn update_attributes(
 /// (their processes end) and its tags removed; the record stays so its events can still be read.
 pub async fn delete(app: &App, input: DeleteFleetInput) -> Result<(), ApiError> {
     let now = app.now();
-    let fleet = update_fleet(app, &input.fleet_id, |fleet: &mut Fleet| Ok(fleet::delete(fleet, now))).await?;
-    super::computes::deregister_all(app, fleet.id(), None).await?;
+    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| Ok(fleet::delete(fleet, now))).await?;
+    computes::deregister_all(app, fleet.id(), None).await?;
     app.store.delete_tags(&app.scope.fleet_arn(fleet.id())).await.map_err(internal)?;
     tracing::info!(fleet_id = %fleet.id(), "fleet deleted");
     Ok(())
@@ -132,7 +133,7 @@ pub async fn update_runtime_configuration(
 ) -> Result<UpdateRuntimeConfigurationOutput, ApiError> {
     let rc = fleet::runtime_configuration(input.runtime_configuration)?;
     let now = app.now();
-    let fleet = update_fleet(app, &input.fleet_id, |fleet: &mut Fleet| {
+    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| {
         fleet.runtime_configuration = Some(rc.clone());
         let id = fleet.id().to_owned();
         Ok(vec![fleet::event(&id, EventCode::GenericEvent, format!("Fleet {id} runtime configuration updated."), now)])
@@ -148,7 +149,7 @@ pub async fn describe_runtime_configuration(
 ) -> Result<DescribeRuntimeConfigurationOutput, ApiError> {
     let id = ids::id_from_id_or_arn(&input.fleet_id);
     let fleet = app.store.get_fleet(id).await.map_err(internal)?;
-    let fleet = fleet.ok_or_else(|| fleet_not_found(id))?.value;
+    let fleet = fleet.ok_or_else(|| fleets::not_found(id))?.value;
     if fleet::is_deleted(&fleet) {
         return Ok(DescribeRuntimeConfigurationOutput { runtime_configuration: None });
     }
@@ -162,7 +163,7 @@ pub async fn describe_events(
 ) -> Result<DescribeFleetEventsOutput, ApiError> {
     let id = ids::id_from_id_or_arn(&input.fleet_id).to_owned();
     if app.store.get_fleet(&id).await.map_err(internal)?.is_none() {
-        return Err(fleet_not_found(&id));
+        return Err(fleets::not_found(&id));
     }
     let filter = EventFilter { start: input.start_time, end: input.end_time };
     let bound = |t: Option<openlift_model::Timestamp>| t.map_or(String::new(), |t| t.as_millis().to_string());

@@ -13,9 +13,8 @@ use openlift_model::{
 };
 use openlift_store::{GameSessionFilter, PageRequest, StoreError};
 
-use crate::api::{cached_fleet, load_fleet};
 use crate::app::{App, MAX_PAGE, internal};
-use crate::sessions;
+use crate::service::{fleets, sessions};
 
 /// SearchGameSessions returns at most this many sessions a page, whatever the Limit.
 const MAX_SEARCH_PAGE: usize = 20;
@@ -39,7 +38,7 @@ async fn target_fleet(app: &App, fleet_id: Option<&str>, alias_id: Option<&str>)
 pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGameSessionOutput, ApiError> {
     game_session::check_create(&input)?;
     let fleet_id = target_fleet(app, input.fleet_id.as_deref(), input.alias_id.as_deref()).await?;
-    let fleet = cached_fleet(app, &fleet_id).await?;
+    let fleet = fleets::cached(app, &fleet_id).await?;
     if fleet.attributes.status != Some(FleetStatus::Active) {
         return Err(ApiError::new(ErrorCode::InvalidFleetStatusException, format!("Fleet {fleet_id} is not ACTIVE.")));
     }
@@ -176,7 +175,7 @@ async fn select(
         return Ok((found.map(|v| v.value).filter(matches).into_iter().collect(), None));
     }
     let fleet_id = target_fleet(app, s.fleet_id.as_deref(), s.alias_id.as_deref()).await?;
-    load_fleet(app, &fleet_id).await?;
+    fleets::load(app, &fleet_id).await?;
     let filter = GameSessionFilter {
         fleet_id: Some(fleet_id.clone()),
         location: s.location.clone(),
@@ -228,7 +227,7 @@ pub async fn describe_details(
 /// ACTIVE sessions of one fleet matching a filter, in the requested order, 20 a page.
 pub async fn search(app: &App, input: SearchGameSessionsInput) -> Result<SearchGameSessionsOutput, ApiError> {
     let fleet_id = target_fleet(app, input.fleet_id.as_deref(), input.alias_id.as_deref()).await?;
-    load_fleet(app, &fleet_id).await?;
+    fleets::load(app, &fleet_id).await?;
     let filter = input.filter_expression.as_deref().map(search::parse_filter).transpose()?;
     let sort = input.sort_expression.as_deref().map(search::parse_sort).transpose()?;
     let mut matching = Vec::new();

@@ -14,19 +14,15 @@ mod game_sessions;
 mod locations;
 mod player_sessions;
 
-pub(crate) use player_sessions::describe_in as describe_player_sessions_in;
 mod tags;
 
 use std::future::Future;
-use std::sync::Arc;
 
 use openlift_core::ids;
-use openlift_core::records::{Fleet, FleetEvent};
+use openlift_core::records::Fleet;
 use openlift_model::{ApiError, Implemented, Operation, Shape, Value};
-use openlift_store::{OutboxEvent, Versioned};
 
 use crate::app::{App, internal};
-use crate::cas;
 
 /// Runs `op` on `input`, returning the encoded output, or an error the operation declares.
 pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, ApiError> {
@@ -158,74 +154,6 @@ pub(crate) async fn selected_fleets(
     let fleets = app.store.list_fleets(false, page).await.map_err(internal)?;
     let next_token = app.next_token(scope, &fleets);
     Ok((fleets.items, next_token))
-}
-
-/// `NotFoundException` for a fleet that does not exist (or was deleted).
-pub fn fleet_not_found(fleet_id: &str) -> ApiError {
-    ApiError::not_found(format!("Fleet {fleet_id} not found."))
-}
-
-/// The fleet with this ID or ARN, or [`fleet_not_found`] if it is absent or deleted (which
-/// [`dispatch`] answers as `InvalidRequestException` where the operation declares no
-/// `NotFoundException`).
-pub async fn load_fleet(app: &App, fleet_id_or_arn: &str) -> Result<Versioned<Fleet>, ApiError> {
-    let id = ids::id_from_id_or_arn(fleet_id_or_arn);
-    match app.store.get_fleet(id).await.map_err(internal)? {
-        Some(fleet) if !openlift_core::fleet::is_deleted(&fleet.value) => Ok(fleet),
-        _ => Err(fleet_not_found(id)),
-    }
-}
-
-/// [`load_fleet`] through the node's fleet cache (see [`crate::fleet_cache`] for when a
-/// change becomes visible), for hot paths that only read the fleet.
-pub async fn cached_fleet(app: &App, fleet_id_or_arn: &str) -> Result<Arc<Fleet>, ApiError> {
-    let id = ids::id_from_id_or_arn(fleet_id_or_arn);
-    let fleet = match app.fleets.fresh(id) {
-        Some(fleet) => fleet,
-        None => match app.store.get_fleet(id).await.map_err(internal)? {
-            Some(found) => app.fleets.put(found.value, found.version),
-            None => return Err(fleet_not_found(id)),
-        },
-    };
-    if openlift_core::fleet::is_deleted(&fleet) {
-        return Err(fleet_not_found(id));
-    }
-    Ok(fleet)
-}
-
-/// Applies `change` to a live fleet with compare-and-swap, retrying when another writer
-/// won the race; `change` returns the events to record with the new state.
-pub async fn update_fleet(
-    app: &App,
-    fleet_id_or_arn: &str,
-    mut change: impl FnMut(&mut Fleet) -> Result<Vec<FleetEvent>, ApiError>,
-) -> Result<Fleet, ApiError> {
-    let _guard = app.locks.lock(&format!("fleet|{}", ids::id_from_id_or_arn(fleet_id_or_arn))).await;
-    let resource = format!("Fleet {fleet_id_or_arn}");
-    let mut attempts = cas::Attempts::new(&resource);
-    loop {
-        attempts.next()?;
-        let Versioned { value: mut fleet, version } = load_fleet(app, fleet_id_or_arn).await?;
-        let events = change(&mut fleet)?;
-        let written = app.store.update_fleet(&fleet, version, &events).await;
-        if let Some(version) = cas::written(written, || fleet_not_found(fleet.id()))? {
-            app.fleets.put(fleet.clone(), version);
-            return Ok(fleet);
-        }
-    }
-}
-
-/// Appends one event to a live fleet's log in the outbox, logging (not failing) when it
-/// cannot. The fleet's row is only read, never written, so a burst of events does not
-/// contend with updates of the fleet.
-pub async fn record_event(app: &App, fleet_id: &str, event: FleetEvent) {
-    let appended = match load_fleet(app, fleet_id).await {
-        Ok(_) => app.store.append_events(&[OutboxEvent::Fleet(event)]).await.map_err(internal),
-        Err(error) => Err(error),
-    };
-    if let Err(error) = appended {
-        tracing::warn!(fleet_id = %fleet_id, message = %error.message, "could not record a fleet event");
-    }
 }
 
 #[cfg(test)]

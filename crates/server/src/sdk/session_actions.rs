@@ -16,7 +16,7 @@ use super::handlers::{self, Caller};
 use super::messages::{Failure, Fields, integer, required_string, string};
 use super::registry::ProcessError;
 use crate::app::App;
-use crate::{api, players, sessions};
+use crate::service::{players, sessions};
 
 /// Answers `action` if it is one of this module's; `None` leaves it to the other handlers.
 pub(super) async fn handle(
@@ -114,7 +114,7 @@ async fn describe(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> R
         next_token: string(body, "NextToken")?.map(str::to_owned),
     };
     let player_session_id = input.player_session_id.clone();
-    let output = api::describe_player_sessions_in(app, input, Some(&fleet_id)).await.map_err(failure)?;
+    let output = players::describe(app, input, Some(&fleet_id)).await.map_err(failure)?;
     let players = output.player_sessions.unwrap_or_default();
     if let Some(id) = player_session_id {
         let foreign = players.iter().find(|p| p.fleet_id.as_deref() != Some(fleet_id.as_str()));

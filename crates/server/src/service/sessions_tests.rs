@@ -160,7 +160,7 @@ async fn a_process_end_ends_its_session_its_players_and_records_its_event_in_one
     let world = World::new().await;
     let session = world.create().await.unwrap().game_session.unwrap();
     let id = session.game_session_id.unwrap();
-    crate::sessions::activated(&world.app, PROCESS, &id).await.unwrap();
+    crate::service::sessions::activated(&world.app, PROCESS, &id).await.unwrap();
     let player = CreatePlayerSessionInput { game_session_id: id.clone(), player_id: "ana".into(), player_data: None };
     crate::api::dispatch(&world.app, Operation::CreatePlayerSession, player.to_value()).await.unwrap();
     let events_before = world.store.events_after(0, 100).await.unwrap().len();
@@ -176,12 +176,12 @@ async fn a_process_end_ends_its_session_its_players_and_records_its_event_in_one
     };
 
     world.store.inject("change_sessions", Fault::Fail(|| StoreError::Backend("disk full".into())));
-    crate::sessions::process_ended(&world.app, &info, event()).await;
+    crate::service::sessions::process_ended(&world.app, &info, event()).await;
     let active = (Some(GameSessionStatus::Active), Some(1), vec![PlayerSessionStatus::Reserved], 0);
     assert_eq!(state().await, active, "a failed write changed nothing, the event included");
 
     world.store.heal();
-    crate::sessions::process_ended(&world.app, &info, event()).await;
+    crate::service::sessions::process_ended(&world.app, &info, event()).await;
     let ended = (Some(GameSessionStatus::Terminated), Some(0), vec![PlayerSessionStatus::Completed], 1);
     assert_eq!(state().await, ended);
 }

@@ -6,14 +6,19 @@
 
 use openlift_core::ids;
 use openlift_core::records::PlayerSessionRecord;
-use openlift_model::{
-    ApiError, ErrorCode, GameSessionStatus, PlayerSession, PlayerSessionCreationPolicy, PlayerSessionStatus,
-};
-use openlift_store::SessionChange;
+use std::time::Duration;
 
-use crate::app::{App, internal};
+use openlift_model::{
+    ApiError, DescribePlayerSessionsInput, DescribePlayerSessionsOutput, ErrorCode, GameSessionStatus, PlayerSession,
+    PlayerSessionCreationPolicy, PlayerSessionStatus,
+};
+use openlift_store::{PlayerSessionFilter, SessionChange};
+
+use crate::app::{App, MAX_PAGE, internal};
 use crate::cas;
-use crate::sessions::RESERVATION_TIMEOUT;
+
+/// How long a player session stays RESERVED before it times out.
+pub const RESERVATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Reserves slots for `players` (player ID, player data) in an ACTIVE game session that
 /// accepts players: all of them or none.
@@ -167,4 +172,59 @@ pub async fn finish(app: &App, player: PlayerSessionRecord, status: PlayerSessio
             return Ok(());
         }
     }
+}
+
+/// DescribePlayerSessions as a game server of fleet `fleet_id` sees it (`None`: the control plane,
+/// which sees every fleet): listings by game session or player hold only the fleet's player
+/// sessions, and their `NextToken`s page only that view. A player session named by ID is
+/// returned whatever its fleet; the caller checks it.
+pub async fn describe(
+    app: &App,
+    input: DescribePlayerSessionsInput,
+    fleet_id: Option<&str>,
+) -> Result<DescribePlayerSessionsOutput, ApiError> {
+    let given =
+        [&input.player_session_id, &input.game_session_id, &input.player_id].iter().filter(|v| v.is_some()).count();
+    if given != 1 {
+        return Err(ApiError::invalid_request("Give exactly one of PlayerSessionId, GameSessionId and PlayerId."));
+    }
+    if let Some(id) = &input.player_session_id {
+        let found = app.store.get_player_session(id).await.map_err(internal)?;
+        return Ok(DescribePlayerSessionsOutput {
+            player_sessions: Some(found.into_iter().collect()),
+            next_token: None,
+        });
+    }
+    let status = match (&input.game_session_id, &input.player_session_status_filter) {
+        (Some(_), Some(filter)) => match PlayerSessionStatus::parse(filter) {
+            Some(status) => Some(status.as_str().to_owned()),
+            None => {
+                return Err(ApiError::invalid_request(format!(
+                    "PlayerSessionStatusFilter {filter} is not one of {}.",
+                    PlayerSessionStatus::VALUES.join(", ")
+                )));
+            }
+        },
+        _ => None,
+    };
+    let filter = PlayerSessionFilter {
+        game_session_id: input.game_session_id.clone(),
+        player_id: input.player_id.clone(),
+        status,
+        created_before: None,
+        fleet_id: fleet_id.map(str::to_owned),
+    };
+    let mut scope = format!(
+        "DescribePlayerSessions|{}|{}|{}",
+        filter.game_session_id.as_deref().unwrap_or_default(),
+        filter.player_id.as_deref().unwrap_or_default(),
+        filter.status.as_deref().unwrap_or_default()
+    );
+    if let Some(fleet_id) = fleet_id {
+        scope.push_str(&format!("|fleet {fleet_id}"));
+    }
+    let page = app.page_request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
+    let found = app.store.list_player_sessions(&filter, page).await.map_err(internal)?;
+    let next_token = app.next_token(&scope, &found);
+    Ok(DescribePlayerSessionsOutput { player_sessions: Some(found.items), next_token })
 }

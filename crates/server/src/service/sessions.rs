@@ -25,8 +25,6 @@ use crate::cas;
 use crate::sdk::push::{self, Push};
 use crate::sdk::registry::{Claim, ProcessInfo, ProcessStatus};
 
-/// How long a player session stays RESERVED before it times out.
-pub const RESERVATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most expired records one sweep handles, so a backlog never stalls the sweeper.
 const SWEEP_BATCH: usize = 500;
 
@@ -266,7 +264,7 @@ pub async fn process_ended(app: &App, info: &ProcessInfo, event: Option<(EventCo
         }
     }
     if let Some(event) = event {
-        crate::api::record_event(app, &info.fleet_id, event).await;
+        super::fleets::record_event(app, &info.fleet_id, event).await;
     }
 }
 
@@ -291,7 +289,7 @@ pub async fn sweep(app: &App) -> Result<(), ApiError> {
         let timeout = match timeouts.get(&fleet_id) {
             Some(timeout) => *timeout,
             None => {
-                let fleet = crate::api::load_fleet(app, &fleet_id).await;
+                let fleet = super::fleets::load(app, &fleet_id).await;
                 let timeout = fleet
                     .ok()
                     .and_then(|f| f.value.runtime_configuration)
@@ -332,7 +330,7 @@ pub async fn sweep(app: &App) -> Result<(), ApiError> {
             format!("Game session {} was not activated within {timeout} seconds.", record.id()),
             now,
         );
-        crate::api::record_event(app, &fleet_id, event).await;
+        super::fleets::record_event(app, &fleet_id, event).await;
     }
     expire_reservations(app, now).await?;
     app.store.purge_game_sessions(now.minus(game_session::RETENTION)).await.map_err(internal)?;
@@ -343,7 +341,7 @@ pub async fn sweep(app: &App) -> Result<(), ApiError> {
 async fn expire_reservations(app: &App, now: openlift_model::Timestamp) -> Result<(), ApiError> {
     let filter = PlayerSessionFilter {
         status: Some(PlayerSessionStatus::Reserved.as_str().to_owned()),
-        created_before: Some(now.minus(RESERVATION_TIMEOUT)),
+        created_before: Some(now.minus(super::players::RESERVATION_TIMEOUT)),
         ..Default::default()
     };
     let expired = app
@@ -352,7 +350,7 @@ async fn expire_reservations(app: &App, now: openlift_model::Timestamp) -> Resul
         .await
         .map_err(internal)?;
     for player in expired.items {
-        crate::players::finish(app, player, PlayerSessionStatus::Timedout).await?;
+        super::players::finish(app, player, PlayerSessionStatus::Timedout).await?;
     }
     Ok(())
 }
