@@ -29,17 +29,17 @@ pub struct App {
     /// The URL game servers connect to, returned by RegisterCompute.
     pub sdk_endpoint: String,
     /// The SDK endpoint: server processes and the tasks serving them.
-    pub sdk: crate::sdk::SdkEndpoint,
+    pub sdk: crate::sdk::endpoint::SdkEndpoint,
     /// The URL host agents connect to, returned by RegisterCompute as `GameLiftAgentEndpoint`.
     pub agent_endpoint: String,
     /// The agent endpoint: the computes' agent connections and their liveness.
-    pub agents: crate::agent::Agents,
+    pub agents: crate::agent::agents::Agents,
     /// Per-resource locks that keep this node's own updates from racing.
     pub locks: crate::locks::KeyedLocks,
     /// Fleet records for hot paths, kept current with this node's fleet changes.
     pub fleets: crate::fleet_cache::FleetCache,
     /// The listen port's connection budget.
-    pub connections: Arc<crate::sdk::admission::Admission>,
+    pub connections: Arc<crate::front::admission::Admission>,
 }
 
 impl App {

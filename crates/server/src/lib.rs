@@ -15,11 +15,13 @@ pub mod credentials;
 #[cfg(test)]
 mod fault_store;
 pub mod fleet_cache;
-mod http;
+pub mod front;
 pub mod locks;
 pub mod logs;
 pub mod sdk;
 pub mod service;
+pub mod tasks;
+mod websocket;
 pub mod workers;
 
 use std::net::SocketAddr;
@@ -49,10 +51,10 @@ pub enum ServeError {
     Credentials(#[from] credentials::CredentialsError),
     /// The connection limits cannot work.
     #[error("connection limits: {0}")]
-    Limits(#[from] sdk::admission::LimitsError),
+    Limits(#[from] front::admission::LimitsError),
     /// The TLS certificate could not be loaded or generated.
     #[error(transparent)]
-    Tls(#[from] sdk::tls::TlsError),
+    Tls(#[from] front::tls::TlsError),
     /// Serving on the listener failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
@@ -91,16 +93,16 @@ impl Server {
     /// the store, assembles the state and restores the ready server processes recorded
     /// before a restart; `addr` is where the server will listen.
     pub async fn build(config: Config, addr: SocketAddr, clock: Arc<dyn Clock>) -> Result<Self, ServeError> {
-        let limits = sdk::admission::Limits::from_config(&config)?;
+        let limits = front::admission::Limits::from_config(&config)?;
         let sdk_endpoint = config.sdk_endpoint.clone().unwrap_or_else(|| format!("ws://{addr}"));
         let agent_endpoint = agent::endpoint_for(&sdk_endpoint);
         let data_dir = config.data_dir.clone();
         let configured = config.credentials.clone();
         let (tls_cert, tls_key) = (config.tls_cert.clone(), config.tls_key.clone());
-        let names = sdk::tls::certificate_names(addr, &sdk_endpoint);
+        let names = front::tls::certificate_names(addr, &sdk_endpoint);
         let ((credentials, origin), (tls, cert_origin)) = tokio::task::spawn_blocking(move || {
             let credentials = credentials::resolve(configured, &data_dir)?;
-            let tls = sdk::tls::server_config(tls_cert.as_deref(), tls_key.as_deref(), &data_dir, names)?;
+            let tls = front::tls::server_config(tls_cert.as_deref(), tls_key.as_deref(), &data_dir, names)?;
             Ok::<_, ServeError>((credentials, tls))
         })
         .await
@@ -125,12 +127,12 @@ impl Server {
             credentials: app::credential_table(credentials),
             page_tokens: PageTokens::new(page_key),
             sdk_endpoint,
-            sdk: sdk::SdkEndpoint::new(config.process_heartbeat_timeout),
+            sdk: sdk::endpoint::SdkEndpoint::new(config.process_heartbeat_timeout),
             agent_endpoint,
-            agents: agent::Agents::new(config.agent_heartbeat_timeout),
+            agents: agent::agents::Agents::new(config.agent_heartbeat_timeout),
             locks: locks::KeyedLocks::default(),
             fleets: fleet_cache::FleetCache::default(),
-            connections: sdk::admission::Admission::new(limits),
+            connections: front::admission::Admission::new(limits),
         };
         sdk::durable::restore(&app).await?;
         agent::restore(&app).await?;
@@ -164,15 +166,15 @@ impl Server {
                 Ok(None)
             }
         });
-        let door = sdk::accept::FrontDoor {
+        let door = front::accept::FrontDoor {
             admission: self.app.connections.clone(),
-            router: http::router(self.app, self.body_timeout),
+            router: front::http::router(self.app, self.body_timeout),
             tls: tokio_rustls::TlsAcceptor::from(self.tls),
             tracker: tasks.tracker,
             cancel: tasks.cancel,
         };
         tracing::info!(address = %addr, region = %region, "openlift listening on http://{addr} and https://{addr}, ready");
-        sdk::accept::serve(door, listener, shutdown).await;
+        front::accept::serve(door, listener, shutdown).await;
         tracing::info!("openlift stopped");
         Ok(())
     }

@@ -17,7 +17,7 @@ use openlift_core::clock::Clock;
 use openlift_model::Timestamp;
 use tokio::time::Instant;
 
-use crate::sdk::Tasks;
+use crate::tasks::Tasks;
 
 /// What one run of a worker reports: when it next wants to run, or why it failed.
 pub type Outcome = Result<Option<Timestamp>, String>;

@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 
 use super::Attached;
 use super::handlers::{self, Caller};
-use super::upgrade::AgentQuery;
+use super::query::AgentQuery;
 use crate::app::App;
 use crate::sdk::messages::{self, Failure};
 

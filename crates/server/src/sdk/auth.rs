@@ -27,6 +27,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::query::{ConnectQuery, QueryAuth, SigV4Query};
 use crate::app::App;
+use crate::websocket::Refusal;
 
 /// The SigV4 signing name of GameLift.
 const SERVICE: &str = "gamelift";
@@ -43,23 +44,6 @@ pub(super) struct Proof {
     /// once, and a signature is good only within the skew, so such a process gets a token at
     /// once).
     pub(super) expires_at: Timestamp,
-}
-
-/// An HTTP refusal of the upgrade.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Refusal {
-    pub(crate) status: StatusCode,
-    pub(crate) message: String,
-}
-
-impl Refusal {
-    pub(crate) fn forbidden(message: impl Into<String>) -> Self {
-        Refusal { status: StatusCode::FORBIDDEN, message: message.into() }
-    }
-
-    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
-        Refusal { status: StatusCode::UNAUTHORIZED, message: message.into() }
-    }
 }
 
 /// Checks the query's credential.

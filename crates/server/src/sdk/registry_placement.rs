@@ -100,7 +100,7 @@ impl Registry {
     ///
     /// A process whose connection is down is passed over (it could not be told); among the
     /// others, the one ready the longest is taken. `None` when no process is available. The
-    /// caller then sends the `CreateGameSession` push with [`push_session`](Self::push_session)
+    /// caller then sends the `CreateGameSession` push with `push_session`
     /// and commits the claim; dropping it instead releases the process.
     pub fn claim(&self, fleet_id: &str, location: &str, game_session_id: &str, now: Timestamp) -> Option<Claim<'_>> {
         claim(self, &mut self.lock(), fleet_id, location, game_session_id, now)

@@ -1,6 +1,6 @@
 //! The WebSocket upgrade of an SDK connection (`server-sdk-protocol.md` sections 1.2–1.3
-//! and 8.1): any path but [`AGENT_PATH`] (a host agent's connection, handed to
-//! [`crate::agent`]), the query parsed leniently, authenticated before the `101`.
+//! and 8.1): the query parsed leniently, authenticated before the `101`. The front door
+//! routes here every upgrade but the agents' ([`crate::agent::AGENT_PATH`]).
 //!
 //! Order of checks: an RFC 6455 upgrade request (400/426), the query (400, or 401 without
 //! a credential), the credential (403), the compute still registered (403), the process ID
@@ -10,102 +10,20 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
-use openlift_core::records::ComputeRecord;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use super::auth::{self, Refusal};
+use super::auth;
 use super::connection;
 use super::query::{self, ConnectQuery};
 use super::registry::{Attach, Attached, ProcessStatus};
-use crate::agent::AGENT_PATH;
 use crate::app::App;
-
-/// Whether a request asks for a WebSocket (`GET` with `Upgrade: websocket`), on any path.
-pub fn is_websocket_upgrade(request: &Request) -> bool {
-    request.method() == Method::GET && header_has(request.headers(), header::UPGRADE, "websocket")
-}
-
-pub(crate) fn header_has(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|v| v.trim().eq_ignore_ascii_case(token))
-}
-
-pub(crate) fn refuse(refusal: Refusal) -> Response {
-    let upgrade_required = refusal.status == StatusCode::UPGRADE_REQUIRED;
-    let mut response = Response::new(Body::from(refusal.message));
-    *response.status_mut() = refusal.status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    if upgrade_required {
-        response.headers_mut().insert(header::SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
-    }
-    response
-}
-
-pub(crate) fn bad_request(message: impl Into<String>) -> Refusal {
-    Refusal { status: StatusCode::BAD_REQUEST, message: message.into() }
-}
-
-/// The compute a connection names, which must still be registered with its fleet
-/// (403 when it is not, 500 when the store cannot say).
-pub(crate) async fn registered_compute(
-    app: &App,
-    fleet_id: &str,
-    compute_name: &str,
-) -> Result<ComputeRecord, Refusal> {
-    match app.store.get_compute(fleet_id, compute_name).await {
-        Ok(Some(compute)) => Ok(compute),
-        Ok(None) => Err(Refusal::forbidden(format!("Compute {compute_name} is not registered with fleet {fleet_id}."))),
-        Err(error) => {
-            tracing::error!(%error, "reading a compute failed");
-            Err(Refusal { status: StatusCode::INTERNAL_SERVER_ERROR, message: "Internal error; retry.".into() })
-        }
-    }
-}
-
-/// Checks the RFC 6455 headers of an upgrade request and returns its `Sec-WebSocket-Key`,
-/// or the refusal (400, or 426 for another WebSocket version).
-pub(crate) fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refusal> {
-    if !header_has(headers, header::CONNECTION, "upgrade") {
-        return Err(bad_request("A WebSocket upgrade needs Connection: Upgrade."));
-    }
-    if headers.get(header::SEC_WEBSOCKET_VERSION).is_none_or(|v| v.as_bytes() != b"13") {
-        return Err(Refusal {
-            status: StatusCode::UPGRADE_REQUIRED,
-            message: "Only WebSocket version 13 is supported.".into(),
-        });
-    }
-    headers
-        .get(header::SEC_WEBSOCKET_KEY)
-        .map(|k| k.as_bytes().to_vec())
-        .ok_or_else(|| bad_request("A WebSocket upgrade needs Sec-WebSocket-Key."))
-}
-
-/// The `101 Switching Protocols` answer to a WebSocket key.
-pub(crate) fn switching_protocols(key: &[u8]) -> Response {
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let headers = response.headers_mut();
-    headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    headers.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    let accept = HeaderValue::from_str(&derive_accept_key(key)).expect("base64 is a valid header value");
-    headers.insert(header::SEC_WEBSOCKET_ACCEPT, accept);
-    response
-}
+use crate::websocket::{Refusal, refuse, registered_compute, switching_protocols, websocket_key};
 
 /// Answers an upgrade request: `101` with the connection task spawned, or an HTTP refusal,
 /// logged with its reason.
 pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
-    if request.uri().path() == AGENT_PATH {
-        return crate::agent::upgrade(app, request).await;
-    }
     let key = match websocket_key(request.headers()) {
         Ok(key) => key,
         Err(refusal) => {

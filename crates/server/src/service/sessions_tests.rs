@@ -39,7 +39,7 @@ impl World {
         let dir = tempfile::tempdir().unwrap();
         let store = FaultyStore::open(dir.path()).await;
         let now = Timestamp::from_millis(1_767_225_600_000);
-        let limits = crate::sdk::admission::Limits { max_connections: 8, max_per_peer: 8, reserved: 0 };
+        let limits = crate::front::admission::Limits { max_connections: 8, max_per_peer: 8, reserved: 0 };
         let app = App {
             store: store.clone(),
             clock: Arc::new(ManualClock::new(now)),
@@ -47,12 +47,12 @@ impl World {
             credentials: Default::default(),
             page_tokens: PageTokens::new(vec![7; 32]),
             sdk_endpoint: "ws://127.0.0.1:1".into(),
-            sdk: crate::sdk::SdkEndpoint::new(Duration::from_secs(60)),
+            sdk: crate::sdk::endpoint::SdkEndpoint::new(Duration::from_secs(60)),
             agent_endpoint: "ws://127.0.0.1:1/agent".into(),
-            agents: crate::agent::Agents::new(Duration::from_secs(60)),
+            agents: crate::agent::agents::Agents::new(Duration::from_secs(60)),
             locks: crate::locks::KeyedLocks::default(),
             fleets: crate::fleet_cache::FleetCache::default(),
-            connections: crate::sdk::admission::Admission::new(limits),
+            connections: crate::front::admission::Admission::new(limits),
         };
         let location = CreateLocationInput { location_name: LOCATION.into(), tags: None };
         crate::api::dispatch(&app, Operation::CreateLocation, location.to_value()).await.unwrap();

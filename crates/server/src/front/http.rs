@@ -1,13 +1,17 @@
-//! The HTTP front door: every request goes through the same pipeline, whichever
+//! The HTTP front door's routes: every API request goes through the same pipeline, whichever
 //! protocol it speaks (`control-plane-api.md` sections 2 and 9).
 //!
 //! body (size-limited) → SigV4 → protocol and operation → decode and validate →
 //! handler → encode. Every failure on the way is an AWS-shaped error in the
 //! caller's protocol, carrying the request ID also used in the logs.
 //!
-//! A WebSocket upgrade (`GET` with `Upgrade: websocket`, any path) is a game server's SDK
-//! connection instead (`server-sdk-protocol.md`) and goes to [`sdk`] first; `GET` or `HEAD`
-//! on [`HEALTH_PATH`] is the unauthenticated health check.
+//! Routes: `POST /` (awsJson 1.1) and `POST /service/GameLift/operation/{operation}` (Smithy
+//! RPC v2 CBOR) are the API; `GET` or `HEAD` on [`HEALTH_PATH`] is the unauthenticated health
+//! check; a WebSocket upgrade on [`AGENT_PATH`] is a host agent's connection
+//! ([`crate::agent`]); `GET` under [`logs::DOWNLOAD_PATH`] is a log download. Any other
+//! WebSocket upgrade, whatever its path (an advertised SDK endpoint may carry one), is a game
+//! server's SDK connection (`server-sdk-protocol.md`, [`crate::sdk`]); any other request goes
+//! through the API pipeline, which answers it with the protocol error it earns.
 //!
 //! Before any of that, a header section over [`MAX_HEADER_BYTES`] or [`MAX_HEADERS`] gets an
 //! AWS-shaped 431. A connection holding a reserved ticket ([`Class::Reserve`]) serves only
@@ -22,14 +26,18 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri, header};
+use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::any;
 use openlift_model::{ApiError, ErrorCode, Operation};
 use openlift_protocol::classify;
 use openlift_protocol::{response, sigv4};
 use tracing::Instrument;
 
+use super::admission::Class;
+use crate::agent::{self, AGENT_PATH};
 use crate::app::App;
-use crate::sdk::admission::Class;
+use crate::websocket::is_websocket_upgrade;
 use crate::{api, logs, sdk};
 
 /// Largest request body accepted; GameLift inputs are far smaller.
@@ -58,31 +66,92 @@ struct Front {
     body_timeout: Duration,
 }
 
-/// The router: every method and path reaches [`handle`], which answers in protocol.
-/// `body_timeout` bounds how long a request body may take after its headers.
+/// The routes. `body_timeout` bounds how long a request body may take after its headers.
+///
+/// Each route takes every method and sends those it does not serve to [`other`], so that
+/// they get the API's protocol errors rather than a bare 405.
 pub fn router(app: Arc<App>, body_timeout: Duration) -> Router {
-    Router::new().fallback(handle).with_state(Front { app, body_timeout })
+    let download_route = format!("{}{{*process}}", logs::DOWNLOAD_PATH);
+    Router::new()
+        .route("/", any(api_call))
+        .route("/service/GameLift/operation/{operation}", any(api_call))
+        .route(HEALTH_PATH, any(health_check))
+        .route(AGENT_PATH, any(agent_upgrade))
+        .route(&download_route, any(download))
+        .fallback(other)
+        .layer(middleware::from_fn(header_limits))
+        .with_state(Front { app, body_timeout })
 }
 
-async fn handle(State(Front { app, body_timeout }): State<Front>, request: Request) -> Response {
-    if let Some(refusal) = header_limit(request.headers()) {
-        return refuse(request.uri(), request.headers(), &refusal);
+/// Refuses a header section over the limits before any route sees it.
+async fn header_limits(request: Request, next: Next) -> Response {
+    match header_limit(request.headers()) {
+        Some(refusal) => refuse(request.uri(), request.headers(), &refusal),
+        None => next.run(request).await,
     }
-    if is_health_check(request.method(), request.uri().path()) {
+}
+
+/// A request no route claims: an SDK connection if it is a WebSocket upgrade, else the API
+/// pipeline's to answer.
+async fn other(front: State<Front>, request: Request) -> Response {
+    if is_websocket_upgrade(&request) {
+        return sdk::upgrade(front.0.app, request).await;
+    }
+    api(front, request).await
+}
+
+/// `POST`: an API call.
+async fn api_call(front: State<Front>, request: Request) -> Response {
+    if request.method() == Method::POST {
+        return api(front, request).await;
+    }
+    other(front, request).await
+}
+
+/// `GET` or `HEAD`: the health check.
+async fn health_check(front: State<Front>, request: Request) -> Response {
+    if request.method() == Method::GET || request.method() == Method::HEAD {
         return health();
     }
-    if sdk::is_websocket_upgrade(&request) {
-        return sdk::upgrade(app, request).await;
+    other(front, request).await
+}
+
+/// A host agent's connection, if the request is an upgrade.
+async fn agent_upgrade(front: State<Front>, request: Request) -> Response {
+    if is_websocket_upgrade(&request) {
+        return agent::upgrade(front.0.app, request).await;
     }
-    if request.extensions().get::<Class>() == Some(&Class::Reserve) {
-        let busy = ApiError::new(
-            ErrorCode::ThrottlingException,
-            "Too many connections are open; retry on a new connection later.",
-        );
-        return refuse(request.uri(), request.headers(), &busy);
+    api(front, request).await
+}
+
+/// The answer on a connection that holds a reserved ticket, which serves only upgrades and
+/// health checks.
+fn reserved(request: &Request) -> Option<Response> {
+    if request.extensions().get::<Class>() != Some(&Class::Reserve) {
+        return None;
     }
-    if logs::is_download(request.method(), request.uri().path()) {
-        return logs::download(&app, request.uri().path(), request.uri().query()).await;
+    let busy = ApiError::new(
+        ErrorCode::ThrottlingException,
+        "Too many connections are open; retry on a new connection later.",
+    );
+    Some(refuse(request.uri(), request.headers(), &busy))
+}
+
+/// `GET`: a log download.
+async fn download(front: State<Front>, request: Request) -> Response {
+    if request.method() != Method::GET {
+        return other(front, request).await;
+    }
+    if let Some(refusal) = reserved(&request) {
+        return refusal;
+    }
+    logs::download(&front.0.app, request.uri().path(), request.uri().query()).await
+}
+
+/// An API request, through the pipeline.
+async fn api(State(Front { app, body_timeout }): State<Front>, request: Request) -> Response {
+    if let Some(refusal) = reserved(&request) {
+        return refusal;
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let (parts, body) = request.into_parts();
@@ -164,10 +233,6 @@ fn header_limit(headers: &HeaderMap) -> Option<ApiError> {
             headers.len()
         ),
     ))
-}
-
-fn is_health_check(method: &Method, path: &str) -> bool {
-    (method == Method::GET || method == Method::HEAD) && path == HEALTH_PATH
 }
 
 /// The health check's answer: the server is up and serving.

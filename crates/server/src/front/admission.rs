@@ -1,9 +1,9 @@
 //! Which connections the listen port takes (`docs/decisions.md`, "Connections").
 //!
-//! Every accepted connection needs a [`Ticket`] for as long as its socket is open, WebSocket
+//! Every accepted connection needs a ticket for as long as its socket is open, WebSocket
 //! included. At most `max_connections` are open at once and at most `max_connections_per_peer`
 //! per peer IP address; a connection over either cap is closed as soon as it is accepted. The
-//! last `reserved_connections` tickets are [`Class::Reserve`]: the HTTP layer serves only
+//! last `reserved_connections` tickets are of the reserve class: the HTTP layer serves only
 //! WebSocket upgrades (SDK and agent) and health checks on them, so clients holding the API
 //! share of the budget cannot lock game servers and health checks out.
 

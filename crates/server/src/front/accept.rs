@@ -56,7 +56,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 const LINGER: Duration = Duration::from_secs(2);
 /// Headers hyper parses in one request; the HTTP layer answers more than its own limit
 /// with an AWS-shaped 431, which it can only do for requests hyper parsed.
-const HYPER_MAX_HEADERS: usize = 4 * crate::http::MAX_HEADERS;
+const HYPER_MAX_HEADERS: usize = 4 * super::http::MAX_HEADERS;
 
 /// A hyper executor that spawns on the server's task tracker, so HTTP/2 stream tasks
 /// have an owner too.

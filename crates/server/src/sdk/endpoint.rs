@@ -1,0 +1,24 @@
+//! The SDK endpoint's part of the server state: the process registry and the settings its
+//! connections and sweep use.
+
+use std::time::Duration;
+
+use super::registry::Registry;
+use crate::tasks::Tasks;
+
+/// The SDK endpoint's part of the server state.
+pub struct SdkEndpoint {
+    /// The server processes.
+    pub processes: Registry,
+    /// How long a process may go without a healthy heartbeat.
+    pub heartbeat_timeout: Duration,
+    /// Connection tasks and the sweeper.
+    pub tasks: Tasks,
+}
+
+impl SdkEndpoint {
+    /// An endpoint with no processes yet.
+    pub fn new(heartbeat_timeout: Duration) -> Self {
+        SdkEndpoint { processes: Registry::default(), heartbeat_timeout, tasks: Tasks::default() }
+    }
+}
