@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
-use openlift_core::ids;
 use openlift_core::records::{Fleet, FleetEvent};
+use openlift_core::{alias, ids};
 use openlift_model::ApiError;
 use openlift_store::{OutboxEvent, Versioned};
 
@@ -77,5 +77,20 @@ pub async fn record_event(app: &App, fleet_id: &str, event: FleetEvent) {
     };
     if let Err(error) = appended {
         tracing::warn!(fleet_id = %fleet_id, message = %error.message, "could not record a fleet event");
+    }
+}
+
+/// The fleet an input names by `FleetId` or `AliasId` (exactly one), resolving aliases.
+pub async fn target(app: &App, fleet_id: Option<&str>, alias_id: Option<&str>) -> Result<String, ApiError> {
+    match (fleet_id, alias_id) {
+        (Some(fleet), None) => Ok(ids::id_from_id_or_arn(fleet).to_owned()),
+        (None, Some(alias_id)) => {
+            let id = ids::id_from_id_or_arn(alias_id);
+            let alias = app.store.get_alias(id).await.map_err(internal)?;
+            let alias = alias.ok_or_else(|| ApiError::not_found(format!("Alias {id} not found.")))?;
+            Ok(alias::resolve(&alias.value)?.to_owned())
+        }
+        (Some(_), Some(_)) => Err(ApiError::invalid_request("Give either FleetId or AliasId, not both.")),
+        (None, None) => Err(ApiError::invalid_request("Either FleetId or AliasId is required.")),
     }
 }

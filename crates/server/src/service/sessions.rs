@@ -1,82 +1,27 @@
 //! The game session life cycle across the control plane and the SDK endpoint
 //! (`control-plane-api.md` sections 7.9 and 7.10, `server-sdk-protocol.md` section 6).
 //!
-//! Placement claims an idle process in the registry, the session is committed to the
-//! store, and only then is the process told (`CreateGameSession` push). The process's
-//! `ActivateGameSession` makes the session ACTIVE; its end, however it comes, ends the
+//! A session placed by [`super::placement`] is ACTIVATING until its process's
+//! `ActivateGameSession` makes it ACTIVE; its end, however it comes, ends the
 //! session. Timeouts (activation, 60-second player reservations, 30-day retention) are
 //! applied by [`sweep`] against the injected clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use openlift_core::game_session;
-use openlift_core::records::{Fleet, GameSessionRecord, PlayerSessionRecord};
+use openlift_core::records::{GameSessionRecord, PlayerSessionRecord};
 use openlift_model::{
-    ApiError, CreateGameSessionInput, ErrorCode, EventCode, GameSessionStatus, GameSessionStatusReason,
-    PlayerSessionStatus, TerminationMode,
+    ApiError, ErrorCode, EventCode, GameSessionStatus, GameSessionStatusReason, PlayerSessionStatus, TerminationMode,
 };
-use openlift_store::{
-    FIRST_VERSION, GameSessionFilter, OutboxEvent, PageRequest, PlayerSessionFilter, SessionChange, Versioned,
-};
+use openlift_store::{GameSessionFilter, OutboxEvent, PageRequest, PlayerSessionFilter, SessionChange, Versioned};
 
 use crate::app::{App, internal};
 use crate::cas;
-use crate::sdk::push::{self, Push};
-use crate::sdk::registry::{Claim, ProcessInfo, ProcessStatus};
+use crate::sdk::registry::{ProcessInfo, ProcessStatus};
 
 /// Most expired records one sweep handles, so a backlog never stalls the sweeper.
 const SWEEP_BATCH: usize = 500;
-
-fn capacity_exceeded(fleet_id: &str, location: &str) -> ApiError {
-    ApiError::new(
-        ErrorCode::FleetCapacityExceededException,
-        format!("No server process is available to host a game session in fleet {fleet_id}, location {location}."),
-    )
-}
-
-/// Claims an idle, ready, healthy process of the fleet in `location` for `game_session_id`,
-/// on a compute below the runtime configuration's `MaxConcurrentGameSessionActivations`.
-/// The claim releases the process when dropped, unless [`push_create`] commits it.
-///
-/// Nothing is read from the store: the registry knows each process's compute endpoint
-/// (read from the store when the process connected), and a deregistered compute's
-/// processes leave the placement index at once.
-pub fn place<'a>(app: &'a App, fleet: &Fleet, location: &str, game_session_id: &str) -> Result<Claim<'a>, ApiError> {
-    let max_activating = fleet
-        .runtime_configuration
-        .as_ref()
-        .and_then(|rc| rc.max_concurrent_game_session_activations)
-        .and_then(|max| u32::try_from(max).ok());
-    app.sdk
-        .processes
-        .claim_within(fleet.id(), location, game_session_id, app.now(), max_activating)
-        .ok_or_else(|| capacity_exceeded(fleet.id(), location))
-}
-
-/// Sends the claimed process its new game session, just committed, and commits the claim.
-/// A process that cannot be reached is left to the activation timeout.
-pub fn push_create(app: &App, claim: Claim<'_>, record: GameSessionRecord, input: &CreateGameSessionInput) {
-    let s = &record.game_session;
-    let game_properties: BTreeMap<String, String> =
-        s.game_properties.iter().flatten().map(|p| (p.key.clone(), p.value.clone())).collect();
-    let message = Push::CreateGameSession(push::CreateGameSession {
-        game_session_id: record.id().to_owned(),
-        game_session_name: s.name.clone().unwrap_or_default(),
-        maximum_player_session_count: s.maximum_player_session_count.unwrap_or_default(),
-        port: claim.port.map(i32::from).unwrap_or_default(),
-        ip_address: claim.ip_address.clone().unwrap_or_default(),
-        dns_name: claim.dns_name.clone().unwrap_or_default(),
-        game_session_data: input.game_session_data.clone().unwrap_or_default(),
-        matchmaker_data: s.matchmaker_data.clone().unwrap_or_default(),
-        game_properties,
-    });
-    let committed = Versioned { value: record, version: FIRST_VERSION };
-    if let Err(e) = app.sdk.processes.push_session(&claim.process_id, &message, committed) {
-        tracing::warn!(process_id = %claim.process_id, error = %e, "could not push the game session");
-    }
-    claim.commit();
-}
 
 /// Applies `change` to a game session with compare-and-swap, retrying on conflicts.
 pub async fn update_session(
