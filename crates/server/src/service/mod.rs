@@ -11,3 +11,6 @@ pub mod fleets;
 pub mod placement;
 pub mod players;
 pub mod sessions;
+
+#[cfg(test)]
+mod tests;

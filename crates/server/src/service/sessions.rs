@@ -299,7 +299,3 @@ async fn expire_reservations(app: &App, now: openlift_model::Timestamp) -> Resul
     }
     Ok(())
 }
-
-#[cfg(test)]
-#[path = "sessions_tests.rs"]
-mod tests;

@@ -1,5 +1,6 @@
-//! Game-session placement and compare-and-swap updates against a store that fails or
-//! stalls on demand ([`FaultyStore`]), with one ready process in the registry.
+//! The services against a store that fails or stalls on demand ([`FaultyStore`]), with one
+//! ready process in the registry: what a failed write leaves behind, and that a later call
+//! on the healed store succeeds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +11,8 @@ use openlift_core::paging::PageTokens;
 use openlift_model::{
     ApiError, ComputeType, CreateFleetInput, CreateFleetOutput, CreateGameSessionInput, CreateGameSessionOutput,
     CreateLocationInput, CreatePlayerSessionInput, ErrorCode, EventCode, GameSessionStatus, LocationConfiguration,
-    Operation, PlayerSessionStatus, Shape, TerminateGameSessionInput, TerminationMode, Timestamp,
-    UpdateGameSessionInput,
+    Operation, PlayerSessionStatus, RegisterComputeInput, Shape, TerminateGameSessionInput, TerminationMode, Timestamp,
+    UpdateFleetAttributesInput, UpdateGameSessionInput,
 };
 use openlift_store::{PageRequest, PlayerSessionFilter, Store, StoreError};
 use tokio::sync::Notify;
@@ -96,6 +97,21 @@ impl World {
         output.await.map(|value| CreateGameSessionOutput::from_value(value).unwrap())
     }
 
+    /// A game session on [`PROCESS`], made ACTIVE by the process.
+    async fn active_session(&self) -> String {
+        let id = self.create().await.unwrap().game_session.unwrap().game_session_id.unwrap();
+        super::sessions::activated(&self.app, PROCESS, &id).await.unwrap();
+        id
+    }
+
+    /// The statuses of a game session's players and its player count, as stored.
+    async fn players(&self, game_session_id: &str) -> (Vec<PlayerSessionStatus>, Option<i32>) {
+        let filter = PlayerSessionFilter { game_session_id: Some(game_session_id.into()), ..Default::default() };
+        let players = self.store.list_player_sessions(&filter, PageRequest { after: None, limit: 10 }).await.unwrap();
+        let session = self.store.get_game_session(game_session_id).await.unwrap().unwrap().value.game_session;
+        (players.items.into_iter().filter_map(|p| p.status).collect(), session.current_player_session_count)
+    }
+
     fn hosted(&self) -> Option<String> {
         self.app.sdk.processes.get(PROCESS).unwrap().game_session.map(|slot| slot.game_session_id)
     }
@@ -160,7 +176,7 @@ async fn a_process_end_ends_its_session_its_players_and_records_its_event_in_one
     let world = World::new().await;
     let session = world.create().await.unwrap().game_session.unwrap();
     let id = session.game_session_id.unwrap();
-    crate::service::sessions::activated(&world.app, PROCESS, &id).await.unwrap();
+    super::sessions::activated(&world.app, PROCESS, &id).await.unwrap();
     let player = CreatePlayerSessionInput { game_session_id: id.clone(), player_id: "ana".into(), player_data: None };
     crate::api::dispatch(&world.app, Operation::CreatePlayerSession, player.to_value()).await.unwrap();
     let events_before = world.store.events_after(0, 100).await.unwrap().len();
@@ -176,12 +192,99 @@ async fn a_process_end_ends_its_session_its_players_and_records_its_event_in_one
     };
 
     world.store.inject("change_sessions", Fault::Fail(|| StoreError::Backend("disk full".into())));
-    crate::service::sessions::process_ended(&world.app, &info, event()).await;
+    super::sessions::process_ended(&world.app, &info, event()).await;
     let active = (Some(GameSessionStatus::Active), Some(1), vec![PlayerSessionStatus::Reserved], 0);
     assert_eq!(state().await, active, "a failed write changed nothing, the event included");
 
     world.store.heal();
-    crate::service::sessions::process_ended(&world.app, &info, event()).await;
+    super::sessions::process_ended(&world.app, &info, event()).await;
     let ended = (Some(GameSessionStatus::Terminated), Some(0), vec![PlayerSessionStatus::Completed], 1);
     assert_eq!(state().await, ended);
+}
+
+fn disk_full() -> StoreError {
+    StoreError::Backend("disk full".into())
+}
+
+#[tokio::test]
+async fn a_reservation_the_store_cannot_write_is_an_internal_error_and_reserves_no_one() {
+    let world = World::new().await;
+    let id = world.active_session().await;
+    let players = [("ana".to_owned(), None), ("ben".to_owned(), Some("data".to_owned()))];
+
+    world.store.inject("add_player_sessions", Fault::Fail(disk_full));
+    let error = super::players::reserve(&world.app, &id, &players).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::InternalServiceException);
+    assert_eq!(world.players(&id).await, (vec![], Some(0)));
+
+    world.store.heal();
+    super::players::reserve(&world.app, &id, &players).await.unwrap();
+    assert_eq!(world.players(&id).await, (vec![PlayerSessionStatus::Reserved; 2], Some(2)));
+}
+
+#[tokio::test]
+async fn an_accept_the_store_cannot_write_leaves_the_player_reserved_until_the_retry() {
+    let world = World::new().await;
+    let id = world.active_session().await;
+    let reserved = super::players::reserve(&world.app, &id, &[("ana".to_owned(), None)]).await.unwrap();
+    let player_session_id = reserved[0].player_session_id.clone().unwrap();
+
+    world.store.inject("change_sessions", Fault::Fail(disk_full));
+    let error = super::players::accept(&world.app, &id, &player_session_id).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::InternalServiceException);
+    assert_eq!(world.players(&id).await, (vec![PlayerSessionStatus::Reserved], Some(1)));
+
+    world.store.heal();
+    super::players::accept(&world.app, &id, &player_session_id).await.unwrap();
+    assert_eq!(world.players(&id).await, (vec![PlayerSessionStatus::Active], Some(1)));
+    super::players::remove(&world.app, &id, &player_session_id).await.unwrap();
+    assert_eq!(world.players(&id).await, (vec![PlayerSessionStatus::Completed], Some(0)));
+}
+
+#[tokio::test]
+async fn a_fleet_update_the_store_cannot_write_is_an_internal_error_and_the_fleet_stays_as_it_was() {
+    let world = World::new().await;
+    let rename = UpdateFleetAttributesInput {
+        fleet_id: world.fleet_id.clone(),
+        name: Some("renamed".into()),
+        ..Default::default()
+    };
+
+    world.store.inject("update_fleet", Fault::Fail(disk_full));
+    let answered = crate::api::dispatch(&world.app, Operation::UpdateFleetAttributes, rename.to_value()).await;
+    assert_eq!(answered.unwrap_err().code, ErrorCode::InternalServiceException);
+    let name = |fleet: &openlift_core::records::Fleet| fleet.attributes.name.clone();
+    assert_eq!(name(&super::fleets::cached(&world.app, &world.fleet_id).await.unwrap()).as_deref(), Some("faults"));
+    assert_eq!(name(&super::fleets::load(&world.app, &world.fleet_id).await.unwrap().value).as_deref(), Some("faults"));
+
+    world.store.heal();
+    crate::api::dispatch(&world.app, Operation::UpdateFleetAttributes, rename.to_value()).await.unwrap();
+    let cached = super::fleets::cached(&world.app, &world.fleet_id).await.unwrap();
+    assert_eq!(name(&cached).as_deref(), Some("renamed"), "this node sees its own change at once");
+}
+
+#[tokio::test]
+async fn a_deregistration_the_store_cannot_write_keeps_the_compute_and_its_process_in_service() {
+    let world = World::new().await;
+    let compute = RegisterComputeInput {
+        fleet_id: world.fleet_id.clone(),
+        compute_name: "compute-1".into(),
+        ip_address: Some("10.0.0.1".into()),
+        location: Some(LOCATION.into()),
+        ..Default::default()
+    };
+    crate::api::dispatch(&world.app, Operation::RegisterCompute, compute.to_value()).await.unwrap();
+    let id = world.active_session().await;
+
+    world.store.inject("delete_compute", Fault::Fail(disk_full));
+    let error = super::computes::deregister_all(&world.app, &world.fleet_id, Some(LOCATION)).await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::InternalServiceException);
+    assert_eq!(world.hosted().as_deref(), Some(id.as_str()), "the process still hosts its session");
+    assert!(world.store.get_compute(&world.fleet_id, "compute-1").await.unwrap().is_some());
+
+    world.store.heal();
+    super::computes::deregister_all(&world.app, &world.fleet_id, Some(LOCATION)).await.unwrap();
+    assert!(world.store.get_compute(&world.fleet_id, "compute-1").await.unwrap().is_none());
+    let session = world.store.get_game_session(&id).await.unwrap().unwrap().value.game_session;
+    assert_eq!(session.status, Some(GameSessionStatus::Terminated), "the retired process's session ended");
 }
