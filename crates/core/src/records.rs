@@ -5,6 +5,8 @@
 //! the record embeds it, so what is stored is what is answered; records add only
 //! what the API never shows.
 
+use std::time::Duration;
+
 use openlift_model::{
     Alias, Compute, Event, FleetAttributes, GameSession, LocationState, PlayerSession, ProtectionPolicy,
     RuntimeConfiguration, Timestamp,
@@ -119,6 +121,11 @@ pub struct ProcessLogs {
     pub stored_at: Timestamp,
     /// The files as one zip archive, served as is.
     pub archive: Vec<u8>,
+}
+
+impl ProcessLogs {
+    /// How long logs are kept after they were stored.
+    pub const RETENTION: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 }
 
 /// A ready server process as the control plane keeps it durably, so that a restarted

@@ -14,7 +14,7 @@
 use openlift_model::ApiError;
 use openlift_store::StoreError;
 
-use crate::app::internal;
+use crate::service::common::internal;
 
 /// How often a compare-and-swap update is tried before it gives up.
 pub const ATTEMPTS: usize = 16;

@@ -36,6 +36,8 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::config::Config;
 use crate::credentials::Origin;
+use crate::service::common::Paging;
+use crate::service::{Parts, Services};
 
 /// Length in bytes of the key that signs `NextToken`s.
 const PAGE_TOKEN_KEY_LEN: usize = 32;
@@ -120,18 +122,31 @@ impl Server {
         tracing::info!(certificate = ?cert_origin, "TLS ready on the listen port");
         let store = openlift_store::open(&config.database_url()).await?;
         let page_key = store.secret("page-token-key", PAGE_TOKEN_KEY_LEN).await?;
+        let paging = Paging { tokens: PageTokens::new(page_key) };
+        let sdk = sdk::endpoint::SdkEndpoint::new(config.process_heartbeat_timeout);
+        let agents = Arc::new(agent::agents::Agents::new(config.agent_heartbeat_timeout));
+        let locks = Arc::new(locks::KeyedLocks::default());
+        let services = Services::new(Parts {
+            store: store.clone(),
+            clock: clock.clone(),
+            region: config.region.clone(),
+            paging: paging.clone(),
+            locks: locks.clone(),
+            processes: sdk.processes.clone(),
+            agents: agents.clone(),
+        });
         let app = App {
             store,
             clock,
             scope: ArnScope { region: config.region.clone(), account_id: config.account_id.clone() },
             credentials: app::credential_table(credentials),
-            page_tokens: PageTokens::new(page_key),
+            paging,
             sdk_endpoint,
-            sdk: sdk::endpoint::SdkEndpoint::new(config.process_heartbeat_timeout),
+            sdk,
             agent_endpoint,
-            agents: agent::agents::Agents::new(config.agent_heartbeat_timeout),
-            locks: locks::KeyedLocks::default(),
-            fleets: fleet_cache::FleetCache::default(),
+            agents,
+            locks,
+            services,
             connections: front::admission::Admission::new(limits),
         };
         sdk::durable::restore(&app).await?;

@@ -22,10 +22,9 @@ use openlift_model::{ApiError, ErrorCode, GetGameSessionLogUrlInput, GetGameSess
 
 use openlift_store::StoreError;
 
-use crate::app::{App, internal};
+use crate::app::App;
+use crate::service::common::internal;
 
-/// How long logs are kept after they were stored.
-pub const RETENTION: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 /// How long a download URL is accepted.
 pub const URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// The most log content one process may store; larger uploads are refused whole, as
@@ -149,11 +148,11 @@ pub async fn url(app: &App, input: GetGameSessionLogUrlInput) -> Result<GetGameS
             "stored logs of another fleet not served");
         return Err(no_logs());
     }
-    if stored.stored_at.plus(RETENTION) <= app.now() {
+    if stored.stored_at.plus(ProcessLogs::RETENTION) <= app.now() {
         return Err(no_logs());
     }
     let expires = app.now().plus(URL_LIFETIME).as_secs();
-    let token = app.page_tokens.issue(&scope(&process_id), expires);
+    let token = app.paging.tokens.issue(&scope(&process_id), expires);
     let base = http_base(&app.sdk_endpoint);
     let process = percent_encoding::utf8_percent_encode(&process_id, PATH_SEGMENT);
     Ok(GetGameSessionLogUrlOutput { pre_signed_url: Some(format!("{base}{DOWNLOAD_PATH}{process}?token={token}")) })
@@ -185,13 +184,13 @@ pub async fn download(app: &App, path: &str, query: Option<&str>) -> Response {
     let token =
         query.into_iter().flat_map(|q| q.split('&')).find_map(|pair| pair.strip_prefix("token=")).unwrap_or_default();
     let now = app.now();
-    match app.page_tokens.check(&scope(&process_id), token) {
+    match app.paging.tokens.check(&scope(&process_id), token) {
         Ok(expires) if Timestamp::from_millis(expires.saturating_mul(1000)) > now => {}
         Ok(_) => return text(StatusCode::FORBIDDEN, "This log URL has expired; request a new one."),
         Err(_) => return text(StatusCode::FORBIDDEN, "This log URL is not valid."),
     }
     match app.store.get_process_logs(&process_id).await {
-        Ok(Some(logs)) if logs.stored_at.plus(RETENTION) > now => {
+        Ok(Some(logs)) if logs.stored_at.plus(ProcessLogs::RETENTION) > now => {
             let mut response = Response::new(Body::from(logs.archive));
             let headers = response.headers_mut();
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
@@ -214,11 +213,6 @@ fn text(status: StatusCode, message: &'static str) -> Response {
     *response.status_mut() = status;
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     response
-}
-
-/// Deletes the logs past their 14 days.
-pub async fn purge(app: &App, now: Timestamp) -> Result<usize, ApiError> {
-    app.store.purge_process_logs(now.minus(RETENTION)).await.map_err(internal)
 }
 
 #[cfg(test)]

@@ -406,6 +406,7 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn logs_of_an_ended_session_download_from_a_url_that_expires_and_are_kept_fourteen_days() {
+    use openlift_core::records::ProcessLogs;
     use openlift_server::logs::{self, LogFile};
     let h = Harness::start().await;
     let compute = h.fleet_with_compute("host-1").await;
@@ -454,7 +455,7 @@ async fn logs_of_an_ended_session_download_from_a_url_that_expires_and_are_kept_
     let ask = || openlift_model::GetGameSessionLogUrlInput { game_session_id: game_session_id.clone() };
     let fresh = logs::url(&h.app, ask()).await.expect("a fresh URL");
     assert_eq!(http_get(&fresh.pre_signed_url.unwrap()).await.0, 200, "a new URL works again");
-    h.clock.advance(logs::RETENTION);
+    h.clock.advance(ProcessLogs::RETENTION);
     let gone = logs::url(&h.app, ask()).await.unwrap_err();
     assert_eq!(gone.code.as_str(), "NotFoundException", "logs are kept 14 days");
     let deadline = std::time::Instant::now() + WAIT;

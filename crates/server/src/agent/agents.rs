@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
-use crate::sdk::registry::Registry;
+use crate::sdk::registry::{ProcessInfo, Registry};
 
 /// Pushes waiting for one agent connection's writer; a connection that lets it fill up is
 /// dropped (the agent reconnects).
@@ -187,6 +187,25 @@ impl Agents {
             registry.set_compute_impaired(fleet_id, compute_name, false);
         }
         told
+    }
+
+    /// Asks the process's agent to stop it now (`ForceExitServerProcess`); `false` if its
+    /// compute has no agent connected.
+    pub fn force_exit(&self, info: &ProcessInfo, reason: &str) -> bool {
+        let fields = json!({"ProcessId": info.process_id, "TerminationReason": reason});
+        let sent = self.push(&info.fleet_id, &info.compute_name, "ForceExitServerProcess", fields).is_some();
+        if sent {
+            tracing::info!(process_id = %info.process_id, compute = %info.compute_name, reason, "agent told to stop a process");
+        }
+        sent
+    }
+
+    /// A compute was deregistered: its agent, if connected, is sent `StartComputeTermination`
+    /// and shuts down; the compute is no longer watched.
+    pub fn compute_deregistered(&self, registry: &Registry, fleet_id: &str, compute_name: &str) {
+        if self.forget(registry, fleet_id, compute_name) {
+            tracing::info!(fleet_id, compute = compute_name, "agent told to terminate the compute");
+        }
     }
 
     /// Marks impaired the computes whose agent has not sent a heartbeat for the timeout,

@@ -140,11 +140,11 @@ async fn termination(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -
         (code, format!("Server process {process_id} on compute {} ended: {}.", caller.compute_name, code.as_str()))
     });
     match &ended {
-        Some(info) => crate::service::sessions::process_ended(app, info, event).await,
+        Some(info) => app.services.sessions.process_ended(info, event).await,
         None => {
             if let Some((code, message)) = event {
                 let record = fleet::event(caller.fleet_id, code, message, now);
-                crate::service::fleets::record_event(app, caller.fleet_id, record).await;
+                app.services.fleets.record_event(caller.fleet_id, record).await;
             }
         }
     }

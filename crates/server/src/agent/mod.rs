@@ -71,25 +71,6 @@ pub fn game_session_activated(app: &App, info: &ProcessInfo, game_session_id: &s
     app.agents.push(&info.fleet_id, &info.compute_name, "NotifyGameSessionActivated", fields);
 }
 
-/// Asks the process's agent to stop it now (`ForceExitServerProcess`); `false` if its
-/// compute has no agent connected.
-pub fn force_exit(app: &App, info: &ProcessInfo, reason: &str) -> bool {
-    let fields = json!({"ProcessId": info.process_id, "TerminationReason": reason});
-    let sent = app.agents.push(&info.fleet_id, &info.compute_name, "ForceExitServerProcess", fields).is_some();
-    if sent {
-        tracing::info!(process_id = %info.process_id, compute = %info.compute_name, reason, "agent told to stop a process");
-    }
-    sent
-}
-
-/// A compute was deregistered: its agent, if connected, is sent `StartComputeTermination`
-/// and shuts down; the compute is no longer watched.
-pub fn compute_deregistered(app: &App, fleet_id: &str, compute_name: &str) {
-    if app.agents.forget(&app.sdk.processes, fleet_id, compute_name) {
-        tracing::info!(fleet_id, compute = compute_name, "agent told to terminate the compute");
-    }
-}
-
 /// Sets a compute's status in the store; a deregistered compute is left alone.
 async fn set_compute_status(app: &App, fleet_id: &str, compute_name: &str, status: ComputeStatus) {
     let mut record = match app.store.get_compute(fleet_id, compute_name).await {

@@ -9,15 +9,15 @@ use openlift_model::{
 };
 use openlift_store::{AliasFilter, StoreError, Versioned};
 
-use crate::app::{App, MAX_PAGE, internal};
+use crate::app::App;
 use crate::cas;
-use crate::service::fleets;
+use crate::service::common::{MAX_PAGE, internal};
 
 /// Checks a routing strategy and that a SIMPLE one points at a live fleet.
 async fn checked_strategy(app: &App, strategy: RoutingStrategy) -> Result<RoutingStrategy, ApiError> {
     let strategy = alias::routing_strategy(strategy)?;
     if let Some(fleet_id) = &strategy.fleet_id {
-        fleets::load(app, fleet_id).await?;
+        app.services.fleets.load(fleet_id).await?;
     }
     Ok(strategy)
 }
@@ -68,9 +68,9 @@ pub async fn list(app: &App, input: ListAliasesInput) -> Result<ListAliasesOutpu
         filter.routing_strategy_type.as_deref().unwrap_or_default(),
         filter.name.as_deref().unwrap_or_default()
     );
-    let page = app.page_request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
+    let page = app.paging.request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
     let aliases = app.store.list_aliases(&filter, page).await.map_err(internal)?;
-    let next_token = app.next_token(&scope, &aliases);
+    let next_token = app.paging.next_token(&scope, &aliases);
     Ok(ListAliasesOutput { aliases: Some(aliases.items), next_token })
 }
 

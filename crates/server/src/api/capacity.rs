@@ -27,8 +27,8 @@ use openlift_model::{
 use openlift_store::PageRequest;
 
 use crate::api::selected_fleets;
-use crate::app::{App, MAX_PAGE, internal};
-use crate::service::fleets;
+use crate::app::App;
+use crate::service::common::{MAX_PAGE, internal};
 
 fn count(n: usize) -> Option<i32> {
     Some(i32::try_from(n).unwrap_or(i32::MAX))
@@ -36,7 +36,7 @@ fn count(n: usize) -> Option<i32> {
 
 /// The fleet and location a per-location call names.
 async fn fleet_location(app: &App, fleet_id: &str, location: &str) -> Result<Fleet, ApiError> {
-    let fleet = fleets::load(app, fleet_id).await?.value;
+    let fleet = app.services.fleets.load(fleet_id).await?.value;
     if !fleet::has_location(&fleet, location) {
         return Err(ApiError::invalid_request(format!("Fleet {} has no location {location}.", fleet.id())));
     }

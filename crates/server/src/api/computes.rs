@@ -15,14 +15,14 @@ use openlift_model::{
 };
 use openlift_store::StoreError;
 
-use crate::app::{App, MAX_PAGE, internal};
+use crate::app::App;
 use crate::sdk::AUTH_TOKEN_LIFETIME;
-use crate::service::{computes, fleets};
+use crate::service::common::{MAX_PAGE, internal};
 
 /// Registers a compute in one of an Anywhere fleet's custom locations.
 pub async fn register(app: &App, input: RegisterComputeInput) -> Result<RegisterComputeOutput, ApiError> {
     // RegisterCompute declares no NotFoundException: an unknown fleet is an invalid request.
-    let fleet = fleets::load(app, &input.fleet_id).await?.value;
+    let fleet = app.services.fleets.load(&input.fleet_id).await?.value;
     let fleet_id = fleet.id().to_owned();
     if fleet.attributes.compute_type != Some(ComputeType::Anywhere) {
         return Err(ApiError::invalid_request(format!("Fleet {fleet_id} is not an Anywhere fleet.")));
@@ -69,7 +69,7 @@ pub async fn register(app: &App, input: RegisterComputeInput) -> Result<Register
 }
 
 async fn existing_compute(app: &App, fleet_id_or_arn: &str, compute: &str) -> Result<ComputeRecord, ApiError> {
-    let fleet = fleets::load(app, fleet_id_or_arn).await?.value;
+    let fleet = app.services.fleets.load(fleet_id_or_arn).await?.value;
     let name = ids::id_from_id_or_arn(compute);
     let record = app.store.get_compute(fleet.id(), name).await.map_err(internal)?;
     record.ok_or_else(|| ApiError::not_found(format!("Compute {name} not found in fleet {}.", fleet.id())))
@@ -96,7 +96,7 @@ pub async fn deregister(app: &App, input: DeregisterComputeInput) -> Result<Dere
         Err(e) => return Err(internal(e)),
     }
     tracing::info!(fleet_id = %fleet_id, compute = %name, "compute deregistered");
-    computes::retire(app, &fleet_id, &name).await;
+    app.services.computes.retire(&fleet_id, &name).await;
     Ok(DeregisterComputeOutput {})
 }
 
@@ -111,7 +111,7 @@ pub async fn describe(app: &App, input: DescribeComputeInput) -> Result<Describe
 /// short (even empty) and still have a `NextToken`.
 pub async fn list(app: &App, input: ListComputeInput) -> Result<ListComputeOutput, ApiError> {
     // ListCompute declares no NotFoundException: an unknown fleet is an invalid request.
-    let fleet = fleets::load(app, &input.fleet_id).await?.value;
+    let fleet = app.services.fleets.load(&input.fleet_id).await?.value;
     if input.container_group_definition_name.is_some() {
         return Ok(ListComputeOutput { compute_list: Some(Vec::new()), next_token: None });
     }
@@ -120,9 +120,9 @@ pub async fn list(app: &App, input: ListComputeInput) -> Result<ListComputeOutpu
         ListComputeInputStatus::Impaired => ComputeStatus::Impaired,
     });
     let scope = format!("ListCompute|{}|{}", fleet.id(), input.location.as_deref().unwrap_or_default());
-    let page = app.page_request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
+    let page = app.paging.request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
     let computes = app.store.list_computes(fleet.id(), input.location.as_deref(), page).await.map_err(internal)?;
-    let next_token = app.next_token(&scope, &computes);
+    let next_token = app.paging.next_token(&scope, &computes);
     let list = computes
         .items
         .into_iter()

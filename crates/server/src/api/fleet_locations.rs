@@ -5,8 +5,8 @@
 //! (AWS reports `NEW` for EC2 fleets) and a removed one is gone at once, its computes
 //! deregistered as DeregisterCompute does (their processes end).
 
-use crate::app::{App, internal};
-use crate::service::{computes, fleets};
+use crate::app::App;
+use crate::service::common::internal;
 use openlift_core::fleet;
 use openlift_core::records::Fleet;
 use openlift_model::{
@@ -27,20 +27,33 @@ pub async fn create(app: &App, input: CreateFleetLocationsInput) -> Result<Creat
         }
     }
     let now = app.now();
-    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| {
-        let id = fleet.id().to_owned();
-        let mut events = Vec::new();
-        for name in &names {
-            if fleet::has_location(fleet, name) {
-                return Err(ApiError::invalid_request(format!("Fleet {id} already has location {name}.")));
+    let fleet = app
+        .services
+        .fleets
+        .update(&input.fleet_id, |fleet: &mut Fleet| {
+            let id = fleet.id().to_owned();
+            let mut events = Vec::new();
+            for name in &names {
+                if fleet::has_location(fleet, name) {
+                    return Err(ApiError::invalid_request(format!("Fleet {id} already has location {name}.")));
+                }
+                fleet.locations.push(fleet::active_location(name));
+                events.push(fleet::event(
+                    &id,
+                    EventCode::LocationStateCreated,
+                    format!("Location {name} created."),
+                    now,
+                ));
+                events.push(fleet::event(
+                    &id,
+                    EventCode::LocationStateActive,
+                    format!("Location {name} is ACTIVE."),
+                    now,
+                ));
             }
-            fleet.locations.push(fleet::active_location(name));
-            events.push(fleet::event(&id, EventCode::LocationStateCreated, format!("Location {name} created."), now));
-            events.push(fleet::event(&id, EventCode::LocationStateActive, format!("Location {name} is ACTIVE."), now));
-        }
-        Ok(events)
-    })
-    .await?;
+            Ok(events)
+        })
+        .await?;
     let added = fleet.locations.iter().filter(|l| l.location.as_ref().is_some_and(|n| names.contains(n))).cloned();
     Ok(CreateFleetLocationsOutput {
         fleet_id: Some(fleet.id().to_owned()),
@@ -53,28 +66,41 @@ pub async fn create(app: &App, input: CreateFleetLocationsInput) -> Result<Creat
 /// Region cannot be removed.
 pub async fn delete(app: &App, input: DeleteFleetLocationsInput) -> Result<DeleteFleetLocationsOutput, ApiError> {
     let now = app.now();
-    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| {
-        let id = fleet.id().to_owned();
-        let home = fleet::home_region(fleet).unwrap_or_default().to_owned();
-        let mut events = Vec::new();
-        for name in &input.locations {
-            if *name == home {
-                return Err(ApiError::invalid_request(format!(
-                    "Location {name} is the home Region of fleet {id} and cannot be removed."
-                )));
+    let fleet = app
+        .services
+        .fleets
+        .update(&input.fleet_id, |fleet: &mut Fleet| {
+            let id = fleet.id().to_owned();
+            let home = fleet::home_region(fleet).unwrap_or_default().to_owned();
+            let mut events = Vec::new();
+            for name in &input.locations {
+                if *name == home {
+                    return Err(ApiError::invalid_request(format!(
+                        "Location {name} is the home Region of fleet {id} and cannot be removed."
+                    )));
+                }
+                if !fleet::has_location(fleet, name) {
+                    return Err(ApiError::invalid_request(format!("Fleet {id} has no location {name}.")));
+                }
+                fleet.locations.retain(|l| l.location.as_deref() != Some(name));
+                events.push(fleet::event(
+                    &id,
+                    EventCode::LocationStateDeleting,
+                    format!("Location {name} deleting."),
+                    now,
+                ));
+                events.push(fleet::event(
+                    &id,
+                    EventCode::LocationStateDeleted,
+                    format!("Location {name} deleted."),
+                    now,
+                ));
             }
-            if !fleet::has_location(fleet, name) {
-                return Err(ApiError::invalid_request(format!("Fleet {id} has no location {name}.")));
-            }
-            fleet.locations.retain(|l| l.location.as_deref() != Some(name));
-            events.push(fleet::event(&id, EventCode::LocationStateDeleting, format!("Location {name} deleting."), now));
-            events.push(fleet::event(&id, EventCode::LocationStateDeleted, format!("Location {name} deleted."), now));
-        }
-        Ok(events)
-    })
-    .await?;
+            Ok(events)
+        })
+        .await?;
     for name in &input.locations {
-        computes::deregister_all(app, fleet.id(), Some(name)).await?;
+        app.services.computes.deregister_all(fleet.id(), Some(name)).await?;
     }
     let states = input
         .locations
@@ -97,7 +123,7 @@ pub async fn describe(
     app: &App,
     input: DescribeFleetLocationAttributesInput,
 ) -> Result<DescribeFleetLocationAttributesOutput, ApiError> {
-    let fleet = fleets::load(app, &input.fleet_id).await?.value;
+    let fleet = app.services.fleets.load(&input.fleet_id).await?.value;
     let attributes =
         |state: &LocationState| LocationAttributes { location_state: Some(state.clone()), ..Default::default() };
     let listed: Vec<LocationAttributes> = match &input.locations {

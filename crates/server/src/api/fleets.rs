@@ -14,8 +14,9 @@ use openlift_model::{
 use openlift_store::{EventFilter, StoreError};
 
 use crate::api::selected_fleets;
-use crate::app::{App, MAX_PAGE, internal};
-use crate::service::{computes, fleets};
+use crate::app::App;
+use crate::service::common::{MAX_PAGE, internal};
+use crate::service::fleets;
 
 /// Creates an Anywhere fleet, ACTIVE at once, in the home Region and its custom locations.
 pub async fn create(app: &App, input: CreateFleetInput) -> Result<CreateFleetOutput, ApiError> {
@@ -60,9 +61,9 @@ pub async fn list(app: &App, input: ListFleetsInput) -> Result<ListFleetsOutput,
         return Ok(ListFleetsOutput { fleet_ids: Some(Vec::new()), next_token: None });
     }
     let scope = "ListFleets";
-    let page = app.page_request(scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
+    let page = app.paging.request(scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
     let fleets = app.store.list_fleets(false, page).await.map_err(internal)?;
-    let next_token = app.next_token(scope, &fleets);
+    let next_token = app.paging.next_token(scope, &fleets);
     Ok(ListFleetsOutput { fleet_ids: Some(fleets.items.iter().map(|f| f.id().to_owned()).collect()), next_token })
 }
 
@@ -73,45 +74,48 @@ pub async fn update_attributes(
     input: UpdateFleetAttributesInput,
 ) -> Result<UpdateFleetAttributesOutput, ApiError> {
     let now = app.now();
-    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| {
-        let a = &mut fleet.attributes;
-        let id = a.fleet_id.clone().unwrap_or_default();
-        let mut events = Vec::new();
-        if let Some(policy) = input.new_game_session_protection_policy
-            && a.new_game_session_protection_policy != Some(policy)
-        {
-            a.new_game_session_protection_policy = Some(policy);
-            let message = format!("Fleet {id} new game session protection policy changed to {policy}.");
-            events.push(fleet::event(&id, EventCode::FleetNewGameSessionProtectionPolicyUpdated, message, now));
-        }
-        let mut changed = Vec::new();
-        if let Some(name) = &input.name {
-            a.name = Some(name.clone());
-            changed.push("Name");
-        }
-        if let Some(description) = &input.description {
-            a.description = Some(description.clone());
-            changed.push("Description");
-        }
-        if let Some(policy) = &input.resource_creation_limit_policy {
-            a.resource_creation_limit_policy = Some(policy.clone());
-            changed.push("ResourceCreationLimitPolicy");
-        }
-        if let Some(groups) = &input.metric_groups {
-            a.metric_groups = Some(groups.clone());
-            changed.push("MetricGroups");
-        }
-        if let Some(anywhere) = &input.anywhere_configuration {
-            a.anywhere_configuration = Some(anywhere.clone());
-            changed.push("AnywhereConfiguration");
-        }
-        if !changed.is_empty() {
-            let message = format!("Fleet {id} attributes updated: {}.", changed.join(", "));
-            events.push(fleet::event(&id, EventCode::GenericEvent, message, now));
-        }
-        Ok(events)
-    })
-    .await?;
+    let fleet = app
+        .services
+        .fleets
+        .update(&input.fleet_id, |fleet: &mut Fleet| {
+            let a = &mut fleet.attributes;
+            let id = a.fleet_id.clone().unwrap_or_default();
+            let mut events = Vec::new();
+            if let Some(policy) = input.new_game_session_protection_policy
+                && a.new_game_session_protection_policy != Some(policy)
+            {
+                a.new_game_session_protection_policy = Some(policy);
+                let message = format!("Fleet {id} new game session protection policy changed to {policy}.");
+                events.push(fleet::event(&id, EventCode::FleetNewGameSessionProtectionPolicyUpdated, message, now));
+            }
+            let mut changed = Vec::new();
+            if let Some(name) = &input.name {
+                a.name = Some(name.clone());
+                changed.push("Name");
+            }
+            if let Some(description) = &input.description {
+                a.description = Some(description.clone());
+                changed.push("Description");
+            }
+            if let Some(policy) = &input.resource_creation_limit_policy {
+                a.resource_creation_limit_policy = Some(policy.clone());
+                changed.push("ResourceCreationLimitPolicy");
+            }
+            if let Some(groups) = &input.metric_groups {
+                a.metric_groups = Some(groups.clone());
+                changed.push("MetricGroups");
+            }
+            if let Some(anywhere) = &input.anywhere_configuration {
+                a.anywhere_configuration = Some(anywhere.clone());
+                changed.push("AnywhereConfiguration");
+            }
+            if !changed.is_empty() {
+                let message = format!("Fleet {id} attributes updated: {}.", changed.join(", "));
+                events.push(fleet::event(&id, EventCode::GenericEvent, message, now));
+            }
+            Ok(events)
+        })
+        .await?;
     Ok(UpdateFleetAttributesOutput { fleet_id: Some(fleet.id().to_owned()), fleet_arn: fleet.attributes.fleet_arn })
 }
 
@@ -119,8 +123,8 @@ pub async fn update_attributes(
 /// (their processes end) and its tags removed; the record stays so its events can still be read.
 pub async fn delete(app: &App, input: DeleteFleetInput) -> Result<(), ApiError> {
     let now = app.now();
-    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| Ok(fleet::delete(fleet, now))).await?;
-    computes::deregister_all(app, fleet.id(), None).await?;
+    let fleet = app.services.fleets.update(&input.fleet_id, |fleet: &mut Fleet| Ok(fleet::delete(fleet, now))).await?;
+    app.services.computes.deregister_all(fleet.id(), None).await?;
     app.store.delete_tags(&app.scope.fleet_arn(fleet.id())).await.map_err(internal)?;
     tracing::info!(fleet_id = %fleet.id(), "fleet deleted");
     Ok(())
@@ -133,12 +137,20 @@ pub async fn update_runtime_configuration(
 ) -> Result<UpdateRuntimeConfigurationOutput, ApiError> {
     let rc = fleet::runtime_configuration(input.runtime_configuration)?;
     let now = app.now();
-    let fleet = fleets::update(app, &input.fleet_id, |fleet: &mut Fleet| {
-        fleet.runtime_configuration = Some(rc.clone());
-        let id = fleet.id().to_owned();
-        Ok(vec![fleet::event(&id, EventCode::GenericEvent, format!("Fleet {id} runtime configuration updated."), now)])
-    })
-    .await?;
+    let fleet = app
+        .services
+        .fleets
+        .update(&input.fleet_id, |fleet: &mut Fleet| {
+            fleet.runtime_configuration = Some(rc.clone());
+            let id = fleet.id().to_owned();
+            Ok(vec![fleet::event(
+                &id,
+                EventCode::GenericEvent,
+                format!("Fleet {id} runtime configuration updated."),
+                now,
+            )])
+        })
+        .await?;
     Ok(UpdateRuntimeConfigurationOutput { runtime_configuration: fleet.runtime_configuration })
 }
 
@@ -168,8 +180,8 @@ pub async fn describe_events(
     let filter = EventFilter { start: input.start_time, end: input.end_time };
     let bound = |t: Option<openlift_model::Timestamp>| t.map_or(String::new(), |t| t.as_millis().to_string());
     let scope = format!("DescribeFleetEvents|{id}|{}|{}", bound(filter.start), bound(filter.end));
-    let page = app.page_request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
+    let page = app.paging.request(&scope, input.limit, input.next_token.as_deref(), MAX_PAGE)?;
     let events = app.store.list_fleet_events(&id, &filter, page).await.map_err(internal)?;
-    let next_token = app.next_token(&scope, &events);
+    let next_token = app.paging.next_token(&scope, &events);
     Ok(DescribeFleetEventsOutput { events: Some(events.items.into_iter().map(|e| e.event).collect()), next_token })
 }

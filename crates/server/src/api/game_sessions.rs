@@ -13,15 +13,15 @@ use openlift_model::{
 };
 use openlift_store::{GameSessionFilter, PageRequest};
 
-use crate::app::{App, MAX_PAGE, internal};
-use crate::service::{fleets, placement, sessions};
+use crate::app::App;
+use crate::service::common::{MAX_PAGE, internal};
 
 /// SearchGameSessions returns at most this many sessions a page, whatever the Limit.
 const MAX_SEARCH_PAGE: usize = 20;
 
 /// Starts a game session on an available server process of the fleet.
 pub async fn create(app: &App, input: CreateGameSessionInput) -> Result<CreateGameSessionOutput, ApiError> {
-    Ok(CreateGameSessionOutput { game_session: Some(placement::create(app, &input).await?) })
+    Ok(CreateGameSessionOutput { game_session: Some(app.services.placement.create(&input).await?) })
 }
 
 /// The sessions DescribeGameSessions (and, with the same members, DescribeGameSessionDetails) select.
@@ -51,8 +51,8 @@ async fn select(
         let matches = |r: &GameSessionRecord| status.is_none_or(|st| r.game_session.status == Some(st));
         return Ok((found.map(|v| v.value).filter(matches).into_iter().collect(), None));
     }
-    let fleet_id = fleets::target(app, s.fleet_id.as_deref(), s.alias_id.as_deref()).await?;
-    fleets::load(app, &fleet_id).await?;
+    let fleet_id = app.services.fleets.target(s.fleet_id.as_deref(), s.alias_id.as_deref()).await?;
+    app.services.fleets.load(&fleet_id).await?;
     let filter = GameSessionFilter {
         fleet_id: Some(fleet_id.clone()),
         location: s.location.clone(),
@@ -64,9 +64,9 @@ async fn select(
         s.location.as_deref().unwrap_or_default(),
         s.status_filter.as_deref().unwrap_or_default()
     );
-    let page = app.page_request(&scope, s.limit, s.next_token.as_deref(), MAX_PAGE)?;
+    let page = app.paging.request(&scope, s.limit, s.next_token.as_deref(), MAX_PAGE)?;
     let sessions = app.store.list_game_sessions(&filter, page).await.map_err(internal)?;
-    let next_token = app.next_token(&scope, &sessions);
+    let next_token = app.paging.next_token(&scope, &sessions);
     Ok((sessions.items, next_token))
 }
 
@@ -103,8 +103,8 @@ pub async fn describe_details(
 
 /// ACTIVE sessions of one fleet matching a filter, in the requested order, 20 a page.
 pub async fn search(app: &App, input: SearchGameSessionsInput) -> Result<SearchGameSessionsOutput, ApiError> {
-    let fleet_id = fleets::target(app, input.fleet_id.as_deref(), input.alias_id.as_deref()).await?;
-    fleets::load(app, &fleet_id).await?;
+    let fleet_id = app.services.fleets.target(input.fleet_id.as_deref(), input.alias_id.as_deref()).await?;
+    app.services.fleets.load(&fleet_id).await?;
     let filter = input.filter_expression.as_deref().map(search::parse_filter).transpose()?;
     let sort = input.sort_expression.as_deref().map(search::parse_sort).transpose()?;
     let mut matching = Vec::new();
@@ -139,10 +139,10 @@ pub async fn search(app: &App, input: SearchGameSessionsInput) -> Result<SearchG
         input.filter_expression.as_deref().unwrap_or_default(),
         input.sort_expression.as_deref().unwrap_or_default()
     );
-    let page = app.page_request(&scope, input.limit, input.next_token.as_deref(), MAX_SEARCH_PAGE)?;
+    let page = app.paging.request(&scope, input.limit, input.next_token.as_deref(), MAX_SEARCH_PAGE)?;
     let start = usize::try_from(page.after.unwrap_or(0)).unwrap_or(usize::MAX).min(matching.len());
     let end = (start + page.limit).min(matching.len());
-    let next_token = (end < matching.len()).then(|| app.page_tokens.issue(&scope, end as i64));
+    let next_token = (end < matching.len()).then(|| app.paging.tokens.issue(&scope, end as i64));
     Ok(SearchGameSessionsOutput { game_sessions: Some(matching[start..end].to_vec()), next_token })
 }
 
@@ -156,32 +156,35 @@ pub async fn update(app: &App, input: UpdateGameSessionInput) -> Result<UpdateGa
             game_session::MAX_PLAYERS_PER_SESSION
         )));
     }
-    let record = sessions::update_session(app, &input.game_session_id, |record| {
-        if game_session::is_ended(&record.game_session) {
-            return Err(ApiError::new(
-                ErrorCode::InvalidGameSessionStatusException,
-                format!("Game session {} has ended and cannot be updated.", input.game_session_id),
-            ));
-        }
-        let s = &mut record.game_session;
-        if let Some(name) = &input.name {
-            s.name = Some(name.clone());
-        }
-        if let Some(max) = input.maximum_player_session_count {
-            s.maximum_player_session_count = Some(max);
-        }
-        if let Some(policy) = input.player_session_creation_policy {
-            s.player_session_creation_policy = Some(policy);
-        }
-        if let Some(properties) = &input.game_properties {
-            game_session::merge_properties(s, properties)?;
-        }
-        if let Some(protection) = input.protection_policy {
-            record.protection_policy = protection;
-        }
-        Ok(())
-    })
-    .await?;
+    let record = app
+        .services
+        .sessions
+        .update_session(&input.game_session_id, |record| {
+            if game_session::is_ended(&record.game_session) {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidGameSessionStatusException,
+                    format!("Game session {} has ended and cannot be updated.", input.game_session_id),
+                ));
+            }
+            let s = &mut record.game_session;
+            if let Some(name) = &input.name {
+                s.name = Some(name.clone());
+            }
+            if let Some(max) = input.maximum_player_session_count {
+                s.maximum_player_session_count = Some(max);
+            }
+            if let Some(policy) = input.player_session_creation_policy {
+                s.player_session_creation_policy = Some(policy);
+            }
+            if let Some(properties) = &input.game_properties {
+                game_session::merge_properties(s, properties)?;
+            }
+            if let Some(protection) = input.protection_policy {
+                record.protection_policy = protection;
+            }
+            Ok(())
+        })
+        .await?;
     Ok(UpdateGameSessionOutput { game_session: Some(record.game_session) })
 }
 
@@ -193,13 +196,16 @@ pub async fn terminate(app: &App, input: TerminateGameSessionInput) -> Result<Te
         TerminationMode::ForceTerminate => GameSessionStatusReason::ForceTerminated,
     };
     let known = match input.termination_mode {
-        TerminationMode::ForceTerminate => sessions::check_force_terminable(app, &input.game_session_id).await?,
+        TerminationMode::ForceTerminate => app.services.sessions.check_force_terminable(&input.game_session_id).await?,
         TerminationMode::TriggerOnProcessTerminate => None,
     };
-    let record = sessions::update_known_session(app, &input.game_session_id, known, |record| {
-        game_session::begin_termination(&mut record.game_session, reason)
-    })
-    .await?;
-    let record = sessions::terminate_process_of(app, record, input.termination_mode).await?;
+    let record = app
+        .services
+        .sessions
+        .update_known_session(&input.game_session_id, known, |record| {
+            game_session::begin_termination(&mut record.game_session, reason)
+        })
+        .await?;
+    let record = app.services.sessions.terminate_process_of(record, input.termination_mode).await?;
     Ok(TerminateGameSessionOutput { game_session: Some(record.game_session) })
 }

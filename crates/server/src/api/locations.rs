@@ -8,7 +8,8 @@ use openlift_model::{
 };
 use openlift_store::{PageRequest, StoreError};
 
-use crate::app::{App, internal};
+use crate::app::App;
+use crate::service::common::internal;
 
 /// ListLocations pages hold at most this many locations (the model's `Limit` maximum).
 const MAX_LOCATIONS_PAGE: usize = 200;
@@ -49,7 +50,7 @@ pub async fn list(app: &App, input: ListLocationsInput) -> Result<ListLocationsO
     let filters = input.filters.unwrap_or_default();
     let wants = |f: LocationFilter| filters.is_empty() || filters.contains(&f);
     let scope = format!("ListLocations|{}|{}", wants(LocationFilter::Aws), wants(LocationFilter::Custom));
-    let page = app.page_request(&scope, input.limit, input.next_token.as_deref(), MAX_LOCATIONS_PAGE)?;
+    let page = app.paging.request(&scope, input.limit, input.next_token.as_deref(), MAX_LOCATIONS_PAGE)?;
     let mut locations = Vec::new();
     let mut remaining = page.limit;
     if wants(LocationFilter::Aws) && page.after.is_none() {
@@ -59,7 +60,7 @@ pub async fn list(app: &App, input: ListLocationsInput) -> Result<ListLocationsO
     let mut next_token = None;
     if wants(LocationFilter::Custom) {
         if remaining == 0 {
-            next_token = Some(app.page_tokens.issue(&scope, 0));
+            next_token = Some(app.paging.tokens.issue(&scope, 0));
         } else {
             let custom = app
                 .store
@@ -67,7 +68,7 @@ pub async fn list(app: &App, input: ListLocationsInput) -> Result<ListLocationsO
                 .await
                 .map_err(internal)?;
             locations.extend(custom.items.iter().map(model));
-            next_token = app.next_token(&scope, &custom);
+            next_token = app.paging.next_token(&scope, &custom);
         }
     }
     Ok(ListLocationsOutput { locations: Some(locations), next_token })

@@ -22,7 +22,8 @@ use openlift_core::ids;
 use openlift_core::records::Fleet;
 use openlift_model::{ApiError, Implemented, Operation, Shape, Value};
 
-use crate::app::{App, internal};
+use crate::app::App;
+use crate::service::common::internal;
 
 /// Runs `op` on `input`, returning the encoded output, or an error the operation declares.
 pub async fn dispatch(app: &App, op: Operation, input: Value) -> Result<Value, ApiError> {
@@ -150,9 +151,9 @@ pub(crate) async fn selected_fleets(
         }
         return Ok((found, None));
     }
-    let page = app.page_request(scope, limit, next_token, crate::app::MAX_PAGE)?;
+    let page = app.paging.request(scope, limit, next_token, crate::service::common::MAX_PAGE)?;
     let fleets = app.store.list_fleets(false, page).await.map_err(internal)?;
-    let next_token = app.next_token(scope, &fleets);
+    let next_token = app.paging.next_token(scope, &fleets);
     Ok((fleets.items, next_token))
 }
 

@@ -7,11 +7,11 @@ use openlift_model::{
 };
 
 use crate::app::App;
-use crate::service::players;
 
 /// Reserves a slot for one player.
 pub async fn create_one(app: &App, input: CreatePlayerSessionInput) -> Result<CreatePlayerSessionOutput, ApiError> {
-    let mut created = players::reserve(app, &input.game_session_id, &[(input.player_id, input.player_data)]).await?;
+    let mut created =
+        app.services.players.reserve(&input.game_session_id, &[(input.player_id, input.player_data)]).await?;
     Ok(CreatePlayerSessionOutput { player_session: created.pop() })
 }
 
@@ -20,11 +20,11 @@ pub async fn create_many(app: &App, input: CreatePlayerSessionsInput) -> Result<
     let data = input.player_data_map.unwrap_or_default();
     let players: Vec<(String, Option<String>)> =
         input.player_ids.into_iter().map(|id| (id.clone(), data.get(&id).cloned())).collect();
-    let created = players::reserve(app, &input.game_session_id, &players).await?;
+    let created = app.services.players.reserve(&input.game_session_id, &players).await?;
     Ok(CreatePlayerSessionsOutput { player_sessions: Some(created) })
 }
 
 /// Player sessions by ID, by game session (optionally by status) or by player.
 pub async fn describe(app: &App, input: DescribePlayerSessionsInput) -> Result<DescribePlayerSessionsOutput, ApiError> {
-    players::describe(app, input, None).await
+    app.services.players.describe(input, None).await
 }

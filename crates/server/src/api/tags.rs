@@ -10,7 +10,8 @@ use openlift_model::{
     UntagResourceRequest, UntagResourceResponse,
 };
 
-use crate::app::{App, internal};
+use crate::app::App;
+use crate::service::common::internal;
 
 /// The canonical ARN of the existing resource `resource_arn` names, or `NotFoundException`.
 async fn existing_resource(app: &App, resource_arn: &str) -> Result<String, ApiError> {

@@ -239,7 +239,7 @@ async fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bo
     }
     let ending = action == Some("TerminateServerProcess") && outcome.is_ok();
     if ending && let Some(info) = registry.get(caller.process_id) {
-        crate::service::sessions::process_ended(app, &info, None).await;
+        app.services.sessions.process_ended(&info, None).await;
     }
     let frame = messages::reply(action, &inbound.request_id, outcome);
     registry.remember_reply(caller.process_id, &inbound.request_id, &frame);

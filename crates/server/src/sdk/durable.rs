@@ -12,7 +12,7 @@ use openlift_core::records::ServerProcessRecord;
 use openlift_model::GameSessionStatus;
 use openlift_store::{GameSessionFilter, PageRequest, StoreError};
 
-use super::registry::{Endpoint, GameSessionSlot, ProcessInfo};
+use super::registry::{Endpoint, GameSessionSlot};
 use crate::app::App;
 
 /// Records a process that just became ready.
@@ -35,13 +35,6 @@ pub(crate) async fn remember(app: &App, process_id: &str) -> Result<(), StoreErr
         token_digests: app.sdk.processes.token_digests(process_id),
     };
     app.store.put_server_process(&record).await
-}
-
-/// Forgets a process that ended.
-pub(crate) async fn forget(app: &App, info: &ProcessInfo) {
-    if let Err(error) = app.store.delete_server_process(&info.process_id, app.now()).await {
-        tracing::warn!(process_id = %info.process_id, %error, "could not forget an ended server process");
-    }
 }
 
 /// Puts the recorded processes back into the registry, with the game sessions they host;

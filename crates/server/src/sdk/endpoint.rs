@@ -1,6 +1,7 @@
 //! The SDK endpoint's part of the server state: the process registry and the settings its
 //! connections and sweep use.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::registry::Registry;
@@ -9,7 +10,7 @@ use crate::tasks::Tasks;
 /// The SDK endpoint's part of the server state.
 pub struct SdkEndpoint {
     /// The server processes.
-    pub processes: Registry,
+    pub processes: Arc<Registry>,
     /// How long a process may go without a healthy heartbeat.
     pub heartbeat_timeout: Duration,
     /// Connection tasks and the sweeper.
@@ -19,6 +20,6 @@ pub struct SdkEndpoint {
 impl SdkEndpoint {
     /// An endpoint with no processes yet.
     pub fn new(heartbeat_timeout: Duration) -> Self {
-        SdkEndpoint { processes: Registry::default(), heartbeat_timeout, tasks: Tasks::default() }
+        SdkEndpoint { processes: Arc::new(Registry::default()), heartbeat_timeout, tasks: Tasks::default() }
     }
 }

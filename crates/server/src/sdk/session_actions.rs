@@ -16,7 +16,6 @@ use super::handlers::{self, Caller};
 use super::messages::{Failure, Fields, integer, required_string, string};
 use super::registry::ProcessError;
 use crate::app::App;
-use crate::service::{players, sessions};
 
 /// Answers `action` if it is one of this module's; `None` leaves it to the other handlers.
 pub(super) async fn handle(
@@ -55,7 +54,7 @@ fn hosted<'a>(app: &App, caller: Caller<'_>, body: &'a Map<String, Value>) -> Re
 
 async fn activate(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> Result<Fields, Failure> {
     let game_session_id = hosted(app, caller, body)?;
-    sessions::activated(app, caller.process_id, game_session_id).await.map_err(failure)?;
+    app.services.sessions.activated(caller.process_id, game_session_id).await.map_err(failure)?;
     app.sdk
         .processes
         .activate_game_session(caller.process_id, game_session_id)
@@ -67,9 +66,9 @@ async fn player(app: &App, caller: Caller<'_>, body: &Map<String, Value>, accept
     let game_session_id = hosted(app, caller, body)?;
     let player_session_id = required_string(body, "PlayerSessionId")?;
     let outcome = if accept {
-        players::accept(app, game_session_id, player_session_id).await
+        app.services.players.accept(game_session_id, player_session_id).await
     } else {
-        players::remove(app, game_session_id, player_session_id).await
+        app.services.players.remove(game_session_id, player_session_id).await
     };
     outcome.map_err(failure)?;
     Ok(Fields::new())
@@ -84,12 +83,14 @@ async fn creation_policy(app: &App, caller: Caller<'_>, body: &Map<String, Value
             return Err(Failure::bad_request(format!("PlayerSessionPolicy {other} is not ACCEPT_ALL or DENY_ALL.")));
         }
     };
-    sessions::update_session(app, game_session_id, |record| {
-        record.game_session.player_session_creation_policy = Some(policy);
-        Ok(())
-    })
-    .await
-    .map_err(failure)?;
+    app.services
+        .sessions
+        .update_session(game_session_id, |record| {
+            record.game_session.player_session_creation_policy = Some(policy);
+            Ok(())
+        })
+        .await
+        .map_err(failure)?;
     Ok(Fields::new())
 }
 
@@ -114,7 +115,7 @@ async fn describe(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> R
         next_token: string(body, "NextToken")?.map(str::to_owned),
     };
     let player_session_id = input.player_session_id.clone();
-    let output = players::describe(app, input, Some(&fleet_id)).await.map_err(failure)?;
+    let output = app.services.players.describe(input, Some(&fleet_id)).await.map_err(failure)?;
     let players = output.player_sessions.unwrap_or_default();
     if let Some(id) = player_session_id {
         let foreign = players.iter().find(|p| p.fleet_id.as_deref() != Some(fleet_id.as_str()));

@@ -4,7 +4,7 @@
 //! connection to tell it (it died without `ProcessEnding`), ended at once with that event;
 //! one told to terminate that does not call `ProcessEnding` within the termination grace is
 //! ended with `SERVER_PROCESS_FORCE_TERMINATED`. Every end goes through
-//! [`crate::service::sessions::process_ended`], which ends the process's game session. A ready
+//! [`Sessions::process_ended`](crate::service::sessions::Sessions::process_ended), which ends the process's game session. A ready
 //! process whose credential is about to expire is sent `RefreshConnection`.
 //!
 //! Time is the injected clock's, so tests move a `ManualClock` and wait for the next sweep,
@@ -27,14 +27,14 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// knows its next deadline, so the runner runs it again after [`SWEEP_INTERVAL`].
 pub(crate) async fn run(app: Arc<App>) -> Outcome {
     sweep(&app).await;
-    match crate::service::sessions::sweep(&app).await {
+    match app.services.sessions.sweep().await {
         Ok(_) => Ok(None),
         Err(error) => Err(format!("game session sweep failed: {}", error.message)),
     }
 }
 
 /// Applies the registry's timeouts once, ends the processes it ended through
-/// [`crate::service::sessions::process_ended`], and records the fleet events they call for.
+/// [`Sessions::process_ended`](crate::service::sessions::Sessions::process_ended), and records the fleet events they call for.
 pub async fn sweep(app: &App) -> Swept {
     let timeout = app.sdk.heartbeat_timeout;
     let swept = app.sdk.processes.sweep(app.now(), timeout);
@@ -43,7 +43,7 @@ pub async fn sweep(app: &App) -> Swept {
             compute = %process.compute_name, "no healthy heartbeat; terminating the server process");
         let message = unhealthy_message(process, timeout);
         let event = fleet::event(&process.fleet_id, EventCode::ServerProcessTerminatedUnhealthy, message, app.now());
-        crate::service::fleets::record_event(app, &process.fleet_id, event).await;
+        app.services.fleets.record_event(&process.fleet_id, event).await;
     }
     for (process, expiry) in &swept.ended {
         let event = match expiry {
@@ -63,7 +63,7 @@ pub async fn sweep(app: &App) -> Swept {
             )),
             Expiry::Abandoned => None,
         };
-        crate::service::sessions::process_ended(app, process, event).await;
+        app.services.sessions.process_ended(process, event).await;
     }
     for process in &swept.refresh {
         match super::refresh_connection(app, &process.process_id).await {

@@ -2,15 +2,83 @@
 //! fleets as the others load and change them, computes taken out of service, placing a new
 //! game session, the game session life cycle and player sessions.
 //!
+//! Each service is built once at start ([`Services::new`]) and holds only what it uses: the
+//! store, the clock, the process registry, the agents, the services it calls.
+//!
 //! The dependency rule: API handlers ([`crate::api`]), the endpoints ([`crate::sdk`],
-//! [`crate::agent`]) and the workers call these modules; these modules call the store and
-//! the process registry, and never an API handler.
+//! [`crate::agent`]) and the workers call the services; the services call the store, the
+//! process registry and the agents' state, and never a handler, an endpoint or the
+//! server's state ([`crate::app::App`]).
 
+pub mod common;
 pub mod computes;
 pub mod fleets;
 pub mod placement;
 pub mod players;
 pub mod sessions;
+
+use std::sync::Arc;
+
+use openlift_core::clock::Clock;
+use openlift_store::Store;
+
+use self::common::Paging;
+use crate::agent::agents::Agents;
+use crate::locks::KeyedLocks;
+use crate::sdk::registry::Registry;
+
+/// The services of one node.
+pub struct Services {
+    /// Fleets.
+    pub fleets: Arc<fleets::Fleets>,
+    /// Player sessions.
+    pub players: Arc<players::Players>,
+    /// The game session life cycle.
+    pub sessions: Arc<sessions::Sessions>,
+    /// Placing new game sessions.
+    pub placement: placement::Placement,
+    /// Taking computes out of service.
+    pub computes: computes::Computes,
+}
+
+/// What the services are built from.
+pub struct Parts {
+    /// Durable state.
+    pub store: Arc<dyn Store>,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// The Region of the ARNs.
+    pub region: String,
+    /// Issues the `NextToken`s of listings.
+    pub paging: Paging,
+    /// Per-resource locks that keep this node's own updates from racing.
+    pub locks: Arc<KeyedLocks>,
+    /// The server processes.
+    pub processes: Arc<Registry>,
+    /// The computes' agents.
+    pub agents: Arc<Agents>,
+}
+
+impl Services {
+    /// Builds every service from `parts`.
+    pub fn new(parts: Parts) -> Self {
+        let Parts { store, clock, region, paging, locks, processes, agents } = parts;
+        let fleets = Arc::new(fleets::Fleets::new(store.clone(), locks.clone()));
+        let players = Arc::new(players::Players::new(store.clone(), clock.clone(), paging));
+        let sessions = Arc::new(sessions::Sessions::new(
+            store.clone(),
+            clock.clone(),
+            processes.clone(),
+            agents.clone(),
+            fleets.clone(),
+            players.clone(),
+        ));
+        let placement =
+            placement::Placement::new(store.clone(), clock.clone(), region, locks, processes.clone(), fleets.clone());
+        let computes = computes::Computes::new(store, clock, processes, agents, sessions.clone());
+        Services { fleets, players, sessions, placement, computes }
+    }
+}
 
 #[cfg(test)]
 mod tests;

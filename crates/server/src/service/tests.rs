@@ -17,6 +17,7 @@ use openlift_model::{
 use openlift_store::{PageRequest, PlayerSessionFilter, Store, StoreError};
 use tokio::sync::Notify;
 
+use super::common::Paging;
 use crate::app::App;
 use crate::cas;
 use crate::fault_store::{Fault, FaultyStore};
@@ -41,18 +42,32 @@ impl World {
         let store = FaultyStore::open(dir.path()).await;
         let now = Timestamp::from_millis(1_767_225_600_000);
         let limits = crate::front::admission::Limits { max_connections: 8, max_per_peer: 8, reserved: 0 };
+        let clock: Arc<ManualClock> = Arc::new(ManualClock::new(now));
+        let paging = Paging { tokens: PageTokens::new(vec![7; 32]) };
+        let sdk = crate::sdk::endpoint::SdkEndpoint::new(Duration::from_secs(60));
+        let agents = Arc::new(crate::agent::agents::Agents::new(Duration::from_secs(60)));
+        let locks = Arc::new(crate::locks::KeyedLocks::default());
+        let services = super::Services::new(super::Parts {
+            store: store.clone(),
+            clock: clock.clone(),
+            region: "us-west-2".into(),
+            paging: paging.clone(),
+            locks: locks.clone(),
+            processes: sdk.processes.clone(),
+            agents: agents.clone(),
+        });
         let app = App {
             store: store.clone(),
-            clock: Arc::new(ManualClock::new(now)),
+            clock,
             scope: ArnScope { region: "us-west-2".into(), account_id: "123456789012".into() },
             credentials: Default::default(),
-            page_tokens: PageTokens::new(vec![7; 32]),
+            paging,
             sdk_endpoint: "ws://127.0.0.1:1".into(),
-            sdk: crate::sdk::endpoint::SdkEndpoint::new(Duration::from_secs(60)),
+            sdk,
             agent_endpoint: "ws://127.0.0.1:1/agent".into(),
-            agents: crate::agent::agents::Agents::new(Duration::from_secs(60)),
-            locks: crate::locks::KeyedLocks::default(),
-            fleets: crate::fleet_cache::FleetCache::default(),
+            agents,
+            locks,
+            services,
             connections: crate::front::admission::Admission::new(limits),
         };
         let location = CreateLocationInput { location_name: LOCATION.into(), tags: None };
@@ -100,7 +115,7 @@ impl World {
     /// A game session on [`PROCESS`], made ACTIVE by the process.
     async fn active_session(&self) -> String {
         let id = self.create().await.unwrap().game_session.unwrap().game_session_id.unwrap();
-        super::sessions::activated(&self.app, PROCESS, &id).await.unwrap();
+        self.app.services.sessions.activated(PROCESS, &id).await.unwrap();
         id
     }
 
@@ -176,7 +191,7 @@ async fn a_process_end_ends_its_session_its_players_and_records_its_event_in_one
     let world = World::new().await;
     let session = world.create().await.unwrap().game_session.unwrap();
     let id = session.game_session_id.unwrap();
-    super::sessions::activated(&world.app, PROCESS, &id).await.unwrap();
+    world.app.services.sessions.activated(PROCESS, &id).await.unwrap();
     let player = CreatePlayerSessionInput { game_session_id: id.clone(), player_id: "ana".into(), player_data: None };
     crate::api::dispatch(&world.app, Operation::CreatePlayerSession, player.to_value()).await.unwrap();
     let events_before = world.store.events_after(0, 100).await.unwrap().len();
@@ -192,12 +207,12 @@ async fn a_process_end_ends_its_session_its_players_and_records_its_event_in_one
     };
 
     world.store.inject("change_sessions", Fault::Fail(|| StoreError::Backend("disk full".into())));
-    super::sessions::process_ended(&world.app, &info, event()).await;
+    world.app.services.sessions.process_ended(&info, event()).await;
     let active = (Some(GameSessionStatus::Active), Some(1), vec![PlayerSessionStatus::Reserved], 0);
     assert_eq!(state().await, active, "a failed write changed nothing, the event included");
 
     world.store.heal();
-    super::sessions::process_ended(&world.app, &info, event()).await;
+    world.app.services.sessions.process_ended(&info, event()).await;
     let ended = (Some(GameSessionStatus::Terminated), Some(0), vec![PlayerSessionStatus::Completed], 1);
     assert_eq!(state().await, ended);
 }
@@ -213,12 +228,12 @@ async fn a_reservation_the_store_cannot_write_is_an_internal_error_and_reserves_
     let players = [("ana".to_owned(), None), ("ben".to_owned(), Some("data".to_owned()))];
 
     world.store.inject("add_player_sessions", Fault::Fail(disk_full));
-    let error = super::players::reserve(&world.app, &id, &players).await.unwrap_err();
+    let error = world.app.services.players.reserve(&id, &players).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::InternalServiceException);
     assert_eq!(world.players(&id).await, (vec![], Some(0)));
 
     world.store.heal();
-    super::players::reserve(&world.app, &id, &players).await.unwrap();
+    world.app.services.players.reserve(&id, &players).await.unwrap();
     assert_eq!(world.players(&id).await, (vec![PlayerSessionStatus::Reserved; 2], Some(2)));
 }
 
@@ -226,18 +241,18 @@ async fn a_reservation_the_store_cannot_write_is_an_internal_error_and_reserves_
 async fn an_accept_the_store_cannot_write_leaves_the_player_reserved_until_the_retry() {
     let world = World::new().await;
     let id = world.active_session().await;
-    let reserved = super::players::reserve(&world.app, &id, &[("ana".to_owned(), None)]).await.unwrap();
+    let reserved = world.app.services.players.reserve(&id, &[("ana".to_owned(), None)]).await.unwrap();
     let player_session_id = reserved[0].player_session_id.clone().unwrap();
 
     world.store.inject("change_sessions", Fault::Fail(disk_full));
-    let error = super::players::accept(&world.app, &id, &player_session_id).await.unwrap_err();
+    let error = world.app.services.players.accept(&id, &player_session_id).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::InternalServiceException);
     assert_eq!(world.players(&id).await, (vec![PlayerSessionStatus::Reserved], Some(1)));
 
     world.store.heal();
-    super::players::accept(&world.app, &id, &player_session_id).await.unwrap();
+    world.app.services.players.accept(&id, &player_session_id).await.unwrap();
     assert_eq!(world.players(&id).await, (vec![PlayerSessionStatus::Active], Some(1)));
-    super::players::remove(&world.app, &id, &player_session_id).await.unwrap();
+    world.app.services.players.remove(&id, &player_session_id).await.unwrap();
     assert_eq!(world.players(&id).await, (vec![PlayerSessionStatus::Completed], Some(0)));
 }
 
@@ -254,12 +269,12 @@ async fn a_fleet_update_the_store_cannot_write_is_an_internal_error_and_the_flee
     let answered = crate::api::dispatch(&world.app, Operation::UpdateFleetAttributes, rename.to_value()).await;
     assert_eq!(answered.unwrap_err().code, ErrorCode::InternalServiceException);
     let name = |fleet: &openlift_core::records::Fleet| fleet.attributes.name.clone();
-    assert_eq!(name(&super::fleets::cached(&world.app, &world.fleet_id).await.unwrap()).as_deref(), Some("faults"));
-    assert_eq!(name(&super::fleets::load(&world.app, &world.fleet_id).await.unwrap().value).as_deref(), Some("faults"));
+    assert_eq!(name(&world.app.services.fleets.cached(&world.fleet_id).await.unwrap()).as_deref(), Some("faults"));
+    assert_eq!(name(&world.app.services.fleets.load(&world.fleet_id).await.unwrap().value).as_deref(), Some("faults"));
 
     world.store.heal();
     crate::api::dispatch(&world.app, Operation::UpdateFleetAttributes, rename.to_value()).await.unwrap();
-    let cached = super::fleets::cached(&world.app, &world.fleet_id).await.unwrap();
+    let cached = world.app.services.fleets.cached(&world.fleet_id).await.unwrap();
     assert_eq!(name(&cached).as_deref(), Some("renamed"), "this node sees its own change at once");
 }
 
@@ -277,14 +292,37 @@ async fn a_deregistration_the_store_cannot_write_keeps_the_compute_and_its_proce
     let id = world.active_session().await;
 
     world.store.inject("delete_compute", Fault::Fail(disk_full));
-    let error = super::computes::deregister_all(&world.app, &world.fleet_id, Some(LOCATION)).await.unwrap_err();
+    let error = world.app.services.computes.deregister_all(&world.fleet_id, Some(LOCATION)).await.unwrap_err();
     assert_eq!(error.code, ErrorCode::InternalServiceException);
     assert_eq!(world.hosted().as_deref(), Some(id.as_str()), "the process still hosts its session");
     assert!(world.store.get_compute(&world.fleet_id, "compute-1").await.unwrap().is_some());
 
     world.store.heal();
-    super::computes::deregister_all(&world.app, &world.fleet_id, Some(LOCATION)).await.unwrap();
+    world.app.services.computes.deregister_all(&world.fleet_id, Some(LOCATION)).await.unwrap();
     assert!(world.store.get_compute(&world.fleet_id, "compute-1").await.unwrap().is_none());
     let session = world.store.get_game_session(&id).await.unwrap().unwrap().value.game_session;
     assert_eq!(session.status, Some(GameSessionStatus::Terminated), "the retired process's session ended");
+}
+
+#[test]
+fn services_use_nothing_above_them() {
+    let sources = [
+        ("common.rs", include_str!("common.rs")),
+        ("computes.rs", include_str!("computes.rs")),
+        ("fleets.rs", include_str!("fleets.rs")),
+        ("mod.rs", include_str!("mod.rs")),
+        ("placement.rs", include_str!("placement.rs")),
+        ("players.rs", include_str!("players.rs")),
+        ("sessions.rs", include_str!("sessions.rs")),
+    ];
+    let above =
+        ["crate::app", "crate::api", "crate::front", "crate::sdk::upgrade", "crate::agent::upgrade", "crate::logs"];
+    for (file, source) in sources {
+        let code = source.lines().filter(|line| !line.trim_start().starts_with("//"));
+        for line in code {
+            for path in above {
+                assert!(!line.contains(path), "service/{file} uses {path}: {line}");
+            }
+        }
+    }
 }
