@@ -8,6 +8,9 @@
 
 mod common;
 pub mod postgres;
+#[cfg(test)]
+#[path = "../../../tests/support/postgres_schema.rs"]
+mod postgres_schema;
 pub mod sqlite;
 
 use std::sync::Arc;

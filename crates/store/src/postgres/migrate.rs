@@ -28,7 +28,12 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 
 /// Applies every migration not yet recorded in `schema_migrations`.
 pub(super) async fn apply(pool: &PgPool) -> Result<(), StoreError> {
-    for &(version, name, sql) in MIGRATIONS {
+    apply_these(pool, MIGRATIONS).await
+}
+
+/// Applies those of `migrations` not yet recorded in `schema_migrations`.
+async fn apply_these(pool: &PgPool, migrations: &[(i64, &str, &'static str)]) -> Result<(), StoreError> {
+    for &(version, name, sql) in migrations {
         let mut tx = pool.begin().await.map_err(backend)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(MIGRATION_LOCK)
@@ -62,4 +67,66 @@ pub(super) async fn apply(pool: &PgPool) -> Result<(), StoreError> {
         tx.commit().await.map_err(backend)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use sqlx::postgres::PgPoolOptions;
+
+    use super::*;
+    use crate::postgres_schema::PostgresSchema;
+
+    /// Every column, index and constraint of the current schema, by name, with what
+    /// defines it: a column's type, nullability, default, identity and collation, an
+    /// index's definition, a constraint's kind and definition.
+    const SCHEMA_OBJECTS: &str = "\
+        SELECT 'column ' || table_name || '.' || column_name, concat_ws(' ', data_type, \
+            'nullable=' || is_nullable, 'default=' || column_default, 'identity=' || identity_generation, \
+            'collation=' || collation_name, 'position=' || ordinal_position) \
+        FROM information_schema.columns WHERE table_schema = current_schema() \
+        UNION ALL SELECT 'index ' || indexname, replace(indexdef, current_schema() || '.', '') \
+        FROM pg_indexes WHERE schemaname = current_schema() \
+        UNION ALL SELECT 'constraint ' || conrelid::regclass::text || '.' || conname, \
+            contype::text || ' ' || pg_get_constraintdef(oid) \
+        FROM pg_constraint WHERE connamespace = current_schema()::regnamespace";
+
+    /// What each migration changed in the schema: one section per migration, listing the
+    /// columns, indexes and constraints it created or changed (`+`, with their definition)
+    /// and dropped (`-`).
+    async fn schema_changes_of_each_migration(pool: &PgPool) -> String {
+        let mut before = BTreeMap::new();
+        let mut changes = String::new();
+        for (applied, &(version, name, _)) in MIGRATIONS.iter().enumerate() {
+            apply_these(pool, &MIGRATIONS[..=applied]).await.unwrap();
+            let after: BTreeMap<String, String> =
+                sqlx::query_as(SCHEMA_OBJECTS).fetch_all(pool).await.unwrap().into_iter().collect();
+            changes.push_str(&format!("-- {version:04}_{name}\n"));
+            for (object, definition) in &after {
+                if before.get(object) != Some(definition) {
+                    changes.push_str(&format!("+ {object} {definition}\n"));
+                }
+            }
+            for object in before.keys().filter(|object| !after.contains_key(*object)) {
+                changes.push_str(&format!("- {object}\n"));
+            }
+            before = after;
+        }
+        changes
+    }
+
+    /// Databases in users' hands were created by earlier releases, which record applied
+    /// migrations by version only: each migration must create exactly the schema it
+    /// always did (`migrations/schema/postgres.txt`, captured from the separate PostgreSQL
+    /// files the migrations were written in before they were written once).
+    #[tokio::test]
+    async fn each_migration_creates_the_schema_it_always_did() {
+        let Some(schema) = PostgresSchema::create().await else { return };
+        let pool = PgPoolOptions::new().max_connections(1).connect(&schema.url()).await.unwrap();
+        let changes = schema_changes_of_each_migration(&pool).await;
+        pool.close().await;
+        schema.drop_schema().await;
+        assert_eq!(changes, include_str!("../../migrations/schema/postgres.txt"));
+    }
 }

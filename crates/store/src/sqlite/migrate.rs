@@ -62,6 +62,49 @@ fn apply_these(conn: &mut Connection, migrations: &[(i64, &str, &str)]) -> Resul
 mod tests {
     use super::*;
 
+    /// What each migration changed in the schema, as `sqlite_master` holds it (the text of
+    /// the statement that created each table and index): one section per migration, listing
+    /// the objects it created or replaced (`+`, with their text) and dropped (`-`).
+    fn schema_changes_of_each_migration() -> String {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let mut before = std::collections::BTreeMap::new();
+        let mut changes = String::new();
+        for (applied, &(version, name, _)) in MIGRATIONS.iter().enumerate() {
+            apply_these(&mut conn, &MIGRATIONS[..=applied]).unwrap();
+            let mut stmt = conn.prepare("SELECT name, type, tbl_name, sql FROM sqlite_master").unwrap();
+            let after: std::collections::BTreeMap<String, String> = stmt
+                .query_map([], |r| {
+                    let (kind, table, sql): (String, String, Option<String>) = (r.get(1)?, r.get(2)?, r.get(3)?);
+                    let text = sql.map(|sql| format!("\n{sql}")).unwrap_or_default();
+                    Ok((r.get(0)?, format!("{kind} on {table}{text}")))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            changes.push_str(&format!("-- {version:04}_{name}\n"));
+            for (object, definition) in &after {
+                if before.get(object) != Some(definition) {
+                    changes.push_str(&format!("+ {object} {definition}\n"));
+                }
+            }
+            for object in before.keys().filter(|object| !after.contains_key(*object)) {
+                changes.push_str(&format!("- {object}\n"));
+            }
+            before = after;
+        }
+        changes
+    }
+
+    /// Databases in users' hands were created by earlier releases, which record applied
+    /// migrations by version only: each migration must create exactly the schema it
+    /// always did (`migrations/schema/sqlite.txt`, captured from the separate SQLite files
+    /// the migrations were written in before they were written once).
+    #[test]
+    fn each_migration_creates_the_schema_it_always_did() {
+        let expected = include_str!("../../migrations/schema/sqlite.txt");
+        assert_eq!(schema_changes_of_each_migration(), expected);
+    }
+
     /// Sessions from before migration 6 could share a token across fleets: the oldest keeps
     /// it, the others and sessions without one get none, and the token is unique from then on.
     #[test]
