@@ -7,10 +7,12 @@
 //! is durable: it survives the process being killed.
 
 mod common;
+mod migrations;
 pub mod postgres;
 #[cfg(test)]
 #[path = "../../../tests/support/postgres_schema.rs"]
 mod postgres_schema;
+mod sql;
 pub mod sqlite;
 
 use std::sync::Arc;

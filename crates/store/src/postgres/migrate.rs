@@ -1,4 +1,4 @@
-//! The PostgreSQL schema migrations, embedded and applied at connect time.
+//! Applies the schema migrations (`crate::migrations`, in PostgreSQL's dialect) at connect time.
 //!
 //! Each migration runs in its own transaction, which first takes a
 //! transaction-scoped advisory lock (released at commit or rollback, even if the
@@ -10,21 +10,11 @@ use sqlx::PgPool;
 
 use super::backend;
 use crate::StoreError;
+use crate::migrations::{MIGRATIONS, Migration};
+use crate::sql::Dialect;
 
 /// The advisory lock key serializing migrations ("openlift" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6f70_656e_6c69_6674;
-
-/// The migrations, in order: version, name and SQL.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial", include_str!("../../migrations/postgres/0001_initial.sql")),
-    (2, "game_sessions", include_str!("../../migrations/postgres/0002_game_sessions.sql")),
-    (3, "process_logs", include_str!("../../migrations/postgres/0003_process_logs.sql")),
-    (4, "server_processes", include_str!("../../migrations/postgres/0004_server_processes.sql")),
-    (5, "partial_indexes", include_str!("../../migrations/portable/0005_partial_indexes.sql")),
-    (6, "idempotency_tokens", include_str!("../../migrations/postgres/0006_idempotency_tokens.sql")),
-    (7, "process_hosts", include_str!("../../migrations/portable/0007_process_hosts.sql")),
-    (8, "event_outbox", include_str!("../../migrations/portable/0008_event_outbox.sql")),
-];
 
 /// Applies every migration not yet recorded in `schema_migrations`.
 pub(super) async fn apply(pool: &PgPool) -> Result<(), StoreError> {
@@ -32,8 +22,8 @@ pub(super) async fn apply(pool: &PgPool) -> Result<(), StoreError> {
 }
 
 /// Applies those of `migrations` not yet recorded in `schema_migrations`.
-async fn apply_these(pool: &PgPool, migrations: &[(i64, &str, &'static str)]) -> Result<(), StoreError> {
-    for &(version, name, sql) in migrations {
+async fn apply_these(pool: &PgPool, migrations: &[Migration]) -> Result<(), StoreError> {
+    for migration in migrations {
         let mut tx = pool.begin().await.map_err(backend)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(MIGRATION_LOCK)
@@ -51,15 +41,16 @@ async fn apply_these(pool: &PgPool, migrations: &[(i64, &str, &'static str)]) ->
         .await
         .map_err(backend)?;
         let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
-            .bind(version)
+            .bind(migration.version)
             .fetch_optional(&mut *tx)
             .await
             .map_err(backend)?;
         if applied.is_none() {
-            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(backend)?;
+            let sql = migration.sql(Dialect::Postgres)?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(backend)?;
             sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
-                .bind(version)
-                .bind(name)
+                .bind(migration.version)
+                .bind(migration.name)
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
@@ -98,11 +89,11 @@ mod tests {
     async fn schema_changes_of_each_migration(pool: &PgPool) -> String {
         let mut before = BTreeMap::new();
         let mut changes = String::new();
-        for (applied, &(version, name, _)) in MIGRATIONS.iter().enumerate() {
+        for (applied, migration) in MIGRATIONS.iter().enumerate() {
             apply_these(pool, &MIGRATIONS[..=applied]).await.unwrap();
             let after: BTreeMap<String, String> =
                 sqlx::query_as(SCHEMA_OBJECTS).fetch_all(pool).await.unwrap().into_iter().collect();
-            changes.push_str(&format!("-- {version:04}_{name}\n"));
+            changes.push_str(&format!("-- {:04}_{}\n", migration.version, migration.name));
             for (object, definition) in &after {
                 if before.get(object) != Some(definition) {
                     changes.push_str(&format!("+ {object} {definition}\n"));
@@ -118,8 +109,8 @@ mod tests {
 
     /// Databases in users' hands were created by earlier releases, which record applied
     /// migrations by version only: each migration must create exactly the schema it
-    /// always did (`migrations/schema/postgres.txt`, captured from the separate PostgreSQL
-    /// files the migrations were written in before they were written once).
+    /// always did (`migrations/schema/postgres.txt`, captured from the PostgreSQL files of
+    /// the migrations before each was written once for both backends).
     #[tokio::test]
     async fn each_migration_creates_the_schema_it_always_did() {
         let Some(schema) = PostgresSchema::create().await else { return };

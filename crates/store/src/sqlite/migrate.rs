@@ -1,4 +1,4 @@
-//! The SQLite schema migrations, embedded and applied at open.
+//! Applies the schema migrations (`crate::migrations`, in SQLite's dialect) at open.
 //!
 //! Each migration runs once, in its own `BEGIN IMMEDIATE` transaction that also
 //! creates `schema_migrations` if needed and records the migration there. Taking
@@ -10,18 +10,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
 use crate::StoreError;
 use crate::common::backend;
-
-/// The migrations, in order: version, name and SQL.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "initial", include_str!("../../migrations/sqlite/0001_initial.sql")),
-    (2, "game_sessions", include_str!("../../migrations/sqlite/0002_game_sessions.sql")),
-    (3, "process_logs", include_str!("../../migrations/sqlite/0003_process_logs.sql")),
-    (4, "server_processes", include_str!("../../migrations/sqlite/0004_server_processes.sql")),
-    (5, "partial_indexes", include_str!("../../migrations/portable/0005_partial_indexes.sql")),
-    (6, "idempotency_tokens", include_str!("../../migrations/sqlite/0006_idempotency_tokens.sql")),
-    (7, "process_hosts", include_str!("../../migrations/portable/0007_process_hosts.sql")),
-    (8, "event_outbox", include_str!("../../migrations/portable/0008_event_outbox.sql")),
-];
+use crate::migrations::{MIGRATIONS, Migration};
+use crate::sql::Dialect;
 
 /// Applies every migration not yet recorded in `schema_migrations`.
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
@@ -29,8 +19,8 @@ pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 /// Applies those of `migrations` not yet recorded in `schema_migrations`.
-fn apply_these(conn: &mut Connection, migrations: &[(i64, &str, &str)]) -> Result<(), StoreError> {
-    for &(version, name, sql) in migrations {
+fn apply_these(conn: &mut Connection, migrations: &[Migration]) -> Result<(), StoreError> {
+    for migration in migrations {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -41,15 +31,15 @@ fn apply_these(conn: &mut Connection, migrations: &[(i64, &str, &str)]) -> Resul
         )
         .map_err(backend)?;
         let applied = tx
-            .query_row("SELECT 1 FROM schema_migrations WHERE version = ?1", [version], |_| Ok(()))
+            .query_row("SELECT 1 FROM schema_migrations WHERE version = ?1", [migration.version], |_| Ok(()))
             .optional()
             .map_err(backend)?
             .is_some();
         if !applied {
-            tx.execute_batch(sql).map_err(backend)?;
+            tx.execute_batch(&migration.sql(Dialect::Sqlite)?).map_err(backend)?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, unixepoch())",
-                rusqlite::params![version, name],
+                rusqlite::params![migration.version, migration.name],
             )
             .map_err(backend)?;
         }
@@ -69,7 +59,7 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         let mut before = std::collections::BTreeMap::new();
         let mut changes = String::new();
-        for (applied, &(version, name, _)) in MIGRATIONS.iter().enumerate() {
+        for (applied, migration) in MIGRATIONS.iter().enumerate() {
             apply_these(&mut conn, &MIGRATIONS[..=applied]).unwrap();
             let mut stmt = conn.prepare("SELECT name, type, tbl_name, sql FROM sqlite_master").unwrap();
             let after: std::collections::BTreeMap<String, String> = stmt
@@ -81,7 +71,7 @@ mod tests {
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
-            changes.push_str(&format!("-- {version:04}_{name}\n"));
+            changes.push_str(&format!("-- {:04}_{}\n", migration.version, migration.name));
             for (object, definition) in &after {
                 if before.get(object) != Some(definition) {
                     changes.push_str(&format!("+ {object} {definition}\n"));
@@ -97,8 +87,8 @@ mod tests {
 
     /// Databases in users' hands were created by earlier releases, which record applied
     /// migrations by version only: each migration must create exactly the schema it
-    /// always did (`migrations/schema/sqlite.txt`, captured from the separate SQLite files
-    /// the migrations were written in before they were written once).
+    /// always did (`migrations/schema/sqlite.txt`, captured from the SQLite files of the
+    /// migrations before each was written once for both backends).
     #[test]
     fn each_migration_creates_the_schema_it_always_did() {
         let expected = include_str!("../../migrations/schema/sqlite.txt");

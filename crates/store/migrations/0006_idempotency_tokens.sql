@@ -7,11 +7,11 @@
 -- of each keeps it.
 
 ALTER TABLE game_sessions ADD COLUMN idempotency_token TEXT;
-UPDATE game_sessions SET idempotency_token = json_extract(doc, '$.idempotency_token')
+UPDATE game_sessions SET idempotency_token = {{doc.idempotency_token}}
 WHERE seq IN (
     SELECT MIN(seq) FROM game_sessions
-    WHERE json_extract(doc, '$.idempotency_token') IS NOT NULL
-    GROUP BY json_extract(doc, '$.idempotency_token')
+    WHERE {{doc.idempotency_token}} IS NOT NULL
+    GROUP BY {{doc.idempotency_token}}
 );
 CREATE UNIQUE INDEX game_sessions_idempotency_token ON game_sessions (idempotency_token)
     WHERE idempotency_token IS NOT NULL;

@@ -1,5 +1,3 @@
--- Portable: SQLite and PostgreSQL both apply this file as it is.
---
 -- The event outbox: every event a state change reports (fleet events today), written
 -- in the same transaction as that change. `seq` orders the whole outbox and follows
 -- commit order: the store assigns it as the largest sequence plus one while it holds

@@ -1,5 +1,3 @@
--- Portable: SQLite and PostgreSQL both apply this file as it is.
---
 -- The creator index serves only ResourceCreationLimitPolicy counts, which always
 -- name a creator, and the termination index only the 30-day retention of ended
 -- sessions. Most sessions have no creator, and no session has a termination time

@@ -4,7 +4,7 @@
 CREATE TABLE process_logs (
     process_id TEXT PRIMARY KEY NOT NULL,
     fleet_id   TEXT NOT NULL,
-    stored_at  INTEGER NOT NULL,
-    archive    BLOB NOT NULL
+    stored_at  {{int64}} NOT NULL,
+    archive    {{bytes}} NOT NULL
 );
 CREATE INDEX process_logs_stored ON process_logs (stored_at);

@@ -1,26 +1,26 @@
 -- The initial schema: each record is a JSON document (`doc`) with the columns
 -- used for keys, filters and ordering extracted next to it. `seq` is the
--- per-table, monotonically increasing paging cursor. Tag keys use the "C"
--- collation so they sort bytewise, as on SQLite.
+-- per-table, monotonically increasing paging cursor. Tag keys sort bytewise on
+-- both backends (the "C" collation on PostgreSQL, SQLite's default).
 
 CREATE TABLE secrets (
     name  TEXT PRIMARY KEY NOT NULL,
-    value BYTEA NOT NULL
+    value {{bytes}} NOT NULL
 );
 
 CREATE TABLE locations (
-    seq  BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq  {{cursor}},
     name TEXT NOT NULL UNIQUE,
     arn  TEXT NOT NULL,
     doc  TEXT NOT NULL
 );
 
 CREATE TABLE fleets (
-    seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq        {{cursor}},
     fleet_id   TEXT NOT NULL UNIQUE,
     arn        TEXT NOT NULL,
-    terminated BOOLEAN NOT NULL,
-    version    BIGINT NOT NULL,
+    terminated {{bool}} NOT NULL,
+    version    {{int64}} NOT NULL,
     doc        TEXT NOT NULL
 );
 
@@ -32,15 +32,15 @@ CREATE TABLE fleet_locations (
 CREATE INDEX fleet_locations_location ON fleet_locations (location);
 
 CREATE TABLE fleet_events (
-    seq        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq        {{cursor}},
     fleet_id   TEXT NOT NULL,
-    event_time BIGINT,
+    event_time {{int64}},
     doc        TEXT NOT NULL
 );
 CREATE INDEX fleet_events_fleet ON fleet_events (fleet_id, seq);
 
 CREATE TABLE computes (
-    seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq          {{cursor}},
     fleet_id     TEXT NOT NULL,
     compute_name TEXT NOT NULL,
     location     TEXT,
@@ -52,25 +52,25 @@ CREATE TABLE auth_tokens (
     digest       TEXT PRIMARY KEY NOT NULL,
     fleet_id     TEXT NOT NULL,
     compute_name TEXT NOT NULL,
-    expires_at   BIGINT NOT NULL,
+    expires_at   {{int64}} NOT NULL,
     doc          TEXT NOT NULL
 );
 CREATE INDEX auth_tokens_compute ON auth_tokens (fleet_id, compute_name);
 CREATE INDEX auth_tokens_expiry ON auth_tokens (expires_at);
 
 CREATE TABLE aliases (
-    seq          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq          {{cursor}},
     alias_id     TEXT NOT NULL UNIQUE,
     arn          TEXT NOT NULL,
     name         TEXT,
     routing_type TEXT,
-    version      BIGINT NOT NULL,
+    version      {{int64}} NOT NULL,
     doc          TEXT NOT NULL
 );
 
 CREATE TABLE tags (
     arn   TEXT NOT NULL,
-    key   TEXT COLLATE "C" NOT NULL,
+    key   TEXT{{bytewise}} NOT NULL,
     value TEXT NOT NULL,
     PRIMARY KEY (arn, key)
 );

@@ -1,5 +1,3 @@
--- Portable: SQLite and PostgreSQL both apply this file as it is.
---
 -- Which compute ran each server process, written when the process first becomes
 -- ready and never changed, so that only that compute's agent may upload the
 -- process's logs, also after a restart. `ended_at` (epoch milliseconds) is set

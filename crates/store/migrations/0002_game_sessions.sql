@@ -7,15 +7,15 @@
 -- milliseconds.
 
 CREATE TABLE game_sessions (
-    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq              {{cursor}},
     game_session_id  TEXT NOT NULL UNIQUE,
     fleet_id         TEXT NOT NULL,
     location         TEXT,
     status           TEXT,
     creator_id       TEXT,
-    creation_time    INTEGER,
-    termination_time INTEGER,
-    version          INTEGER NOT NULL,
+    creation_time    {{int64}},
+    termination_time {{int64}},
+    version          {{int64}} NOT NULL,
     doc              TEXT NOT NULL
 );
 CREATE INDEX game_sessions_fleet ON game_sessions (fleet_id, seq);
@@ -25,12 +25,12 @@ CREATE INDEX game_sessions_creator ON game_sessions (fleet_id, creator_id, creat
 CREATE INDEX game_sessions_termination ON game_sessions (termination_time);
 
 CREATE TABLE player_sessions (
-    seq               INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq               {{cursor}},
     player_session_id TEXT NOT NULL UNIQUE,
     game_session_id   TEXT NOT NULL,
     player_id         TEXT,
     status            TEXT,
-    creation_time     INTEGER,
+    creation_time     {{int64}},
     doc               TEXT NOT NULL
 );
 CREATE INDEX player_sessions_game_session ON player_sessions (game_session_id, seq);
