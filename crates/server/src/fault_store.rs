@@ -10,9 +10,10 @@ use openlift_core::records::{
     ProcessLogs, ServerProcessRecord,
 };
 use openlift_model::{Tag, Timestamp};
+use openlift_store::prelude::*;
 use openlift_store::{
     AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, SessionChange, Store, StoreError, Versioned,
+    Sequenced, SessionChange, StoreError, Versioned,
 };
 use tokio::sync::Notify;
 
@@ -68,65 +69,87 @@ impl FaultyStore {
     }
 }
 
-/// Implements every method as: apply its fault, if any, then delegate.
+/// Implements every method of each aggregate trait as: apply its fault, if any, then delegate.
 macro_rules! delegate {
-    ($($method:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
-        #[async_trait::async_trait]
-        impl Store for FaultyStore {
-            $(async fn $method(&self, $($arg: $ty),*) -> Result<$out, StoreError> {
-                self.fault(stringify!($method)).await?;
-                self.inner.$method($($arg),*).await
-            })*
-        }
+    ($($aggregate:ident { $($method:ident($($arg:ident: $ty:ty),*) -> $out:ty;)* })*) => {
+        $(
+            #[async_trait::async_trait]
+            impl $aggregate for FaultyStore {
+                $(async fn $method(&self, $($arg: $ty),*) -> Result<$out, StoreError> {
+                    self.fault(stringify!($method)).await?;
+                    self.inner.$method($($arg),*).await
+                })*
+            }
+        )*
     };
 }
 
 delegate! {
-    secret(name: &str, len: usize) -> Vec<u8>;
-    create_location(location: &Location, tags: &[Tag]) -> ();
-    get_location(name: &str) -> Option<Location>;
-    list_locations(page: PageRequest) -> Page<Location>;
-    delete_location(name: &str) -> ();
-    create_fleet(fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> ();
-    get_fleet(fleet_id: &str) -> Option<Versioned<Fleet>>;
-    list_fleets(include_terminated: bool, page: PageRequest) -> Page<Fleet>;
-    fleets_in_location(location: &str) -> Vec<String>;
-    update_fleet(fleet: &Fleet, expected_version: i64, events: &[FleetEvent]) -> i64;
-    list_fleet_events(fleet_id: &str, filter: &EventFilter, page: PageRequest) -> Page<FleetEvent>;
-    create_compute(compute: &ComputeRecord) -> ();
-    get_compute(fleet_id: &str, compute_name: &str) -> Option<ComputeRecord>;
-    list_computes(fleet_id: &str, location: Option<&str>, page: PageRequest) -> Page<ComputeRecord>;
-    update_compute(compute: &ComputeRecord) -> ();
-    delete_compute(fleet_id: &str, compute_name: &str) -> ();
-    put_auth_token(token: &AuthToken, now: Timestamp) -> ();
-    get_auth_token(digest: &str) -> Option<AuthToken>;
-    create_alias(alias: &AliasRecord, tags: &[Tag]) -> ();
-    get_alias(alias_id: &str) -> Option<Versioned<AliasRecord>>;
-    list_aliases(filter: &AliasFilter, page: PageRequest) -> Page<AliasRecord>;
-    update_alias(alias: &AliasRecord, expected_version: i64) -> i64;
-    delete_alias(alias_id: &str) -> ();
-    list_tags(arn: &str) -> Vec<Tag>;
-    tag_resource(arn: &str, tags: &[Tag]) -> ();
-    untag_resource(arn: &str, keys: &[String]) -> ();
-    delete_tags(arn: &str) -> ();
-    create_game_session(session: &GameSessionRecord) -> ();
-    get_game_session(game_session_id: &str) -> Option<Versioned<GameSessionRecord>>;
-    get_game_session_by_token(token: &str) -> Option<Versioned<GameSessionRecord>>;
-    update_game_session(session: &GameSessionRecord, expected_version: i64) -> i64;
-    list_game_sessions(filter: &GameSessionFilter, page: PageRequest) -> Page<GameSessionRecord>;
-    count_game_sessions_by_creator(fleet_id: &str, creator_id: &str, since: Timestamp) -> usize;
-    add_player_sessions(session: &GameSessionRecord, expected_version: i64, players: &[PlayerSessionRecord]) -> i64;
-    change_sessions(change: SessionChange<'_>) -> ();
-    get_player_session(player_session_id: &str) -> Option<PlayerSessionRecord>;
-    list_player_sessions(filter: &PlayerSessionFilter, page: PageRequest) -> Page<PlayerSessionRecord>;
-    purge_game_sessions(ended_before: Timestamp) -> usize;
-    put_process_logs(logs: &ProcessLogs) -> ();
-    get_process_logs(process_id: &str) -> Option<ProcessLogs>;
-    purge_process_logs(stored_before: Timestamp) -> usize;
-    put_server_process(process: &ServerProcessRecord) -> ();
-    delete_server_process(process_id: &str, ended_at: Timestamp) -> ();
-    process_host(process_id: &str) -> Option<ProcessHost>;
-    list_server_processes() -> Vec<ServerProcessRecord>;
-    append_events(events: &[OutboxEvent]) -> ();
-    events_after(after: i64, limit: usize) -> Vec<Sequenced<OutboxEvent>>;
+    Secrets {
+        secret(name: &str, len: usize) -> Vec<u8>;
+    }
+    Locations {
+        create_location(location: &Location, tags: &[Tag]) -> ();
+        get_location(name: &str) -> Option<Location>;
+        list_locations(page: PageRequest) -> Page<Location>;
+        delete_location(name: &str) -> ();
+    }
+    Fleets {
+        create_fleet(fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> ();
+        get_fleet(fleet_id: &str) -> Option<Versioned<Fleet>>;
+        list_fleets(include_terminated: bool, page: PageRequest) -> Page<Fleet>;
+        fleets_in_location(location: &str) -> Vec<String>;
+        update_fleet(fleet: &Fleet, expected_version: i64, events: &[FleetEvent]) -> i64;
+        list_fleet_events(fleet_id: &str, filter: &EventFilter, page: PageRequest) -> Page<FleetEvent>;
+    }
+    Computes {
+        create_compute(compute: &ComputeRecord) -> ();
+        get_compute(fleet_id: &str, compute_name: &str) -> Option<ComputeRecord>;
+        list_computes(fleet_id: &str, location: Option<&str>, page: PageRequest) -> Page<ComputeRecord>;
+        update_compute(compute: &ComputeRecord) -> ();
+        delete_compute(fleet_id: &str, compute_name: &str) -> ();
+        put_auth_token(token: &AuthToken, now: Timestamp) -> ();
+        get_auth_token(digest: &str) -> Option<AuthToken>;
+    }
+    Aliases {
+        create_alias(alias: &AliasRecord, tags: &[Tag]) -> ();
+        get_alias(alias_id: &str) -> Option<Versioned<AliasRecord>>;
+        list_aliases(filter: &AliasFilter, page: PageRequest) -> Page<AliasRecord>;
+        update_alias(alias: &AliasRecord, expected_version: i64) -> i64;
+        delete_alias(alias_id: &str) -> ();
+    }
+    Tags {
+        list_tags(arn: &str) -> Vec<Tag>;
+        tag_resource(arn: &str, tags: &[Tag]) -> ();
+        untag_resource(arn: &str, keys: &[String]) -> ();
+        delete_tags(arn: &str) -> ();
+    }
+    Sessions {
+        create_game_session(session: &GameSessionRecord) -> ();
+        get_game_session(game_session_id: &str) -> Option<Versioned<GameSessionRecord>>;
+        get_game_session_by_token(token: &str) -> Option<Versioned<GameSessionRecord>>;
+        update_game_session(session: &GameSessionRecord, expected_version: i64) -> i64;
+        list_game_sessions(filter: &GameSessionFilter, page: PageRequest) -> Page<GameSessionRecord>;
+        count_game_sessions_by_creator(fleet_id: &str, creator_id: &str, since: Timestamp) -> usize;
+        add_player_sessions(session: &GameSessionRecord, expected_version: i64, players: &[PlayerSessionRecord]) -> i64;
+        change_sessions(change: SessionChange<'_>) -> ();
+        get_player_session(player_session_id: &str) -> Option<PlayerSessionRecord>;
+        list_player_sessions(filter: &PlayerSessionFilter, page: PageRequest) -> Page<PlayerSessionRecord>;
+        purge_game_sessions(ended_before: Timestamp) -> usize;
+    }
+    LogArchives {
+        put_process_logs(logs: &ProcessLogs) -> ();
+        get_process_logs(process_id: &str) -> Option<ProcessLogs>;
+        purge_process_logs(stored_before: Timestamp) -> usize;
+    }
+    ServerProcesses {
+        put_server_process(process: &ServerProcessRecord) -> ();
+        delete_server_process(process_id: &str, ended_at: Timestamp) -> ();
+        process_host(process_id: &str) -> Option<ProcessHost>;
+        list_server_processes() -> Vec<ServerProcessRecord>;
+    }
+    Outbox {
+        append_events(events: &[OutboxEvent]) -> ();
+        events_after(after: i64, limit: usize) -> Vec<Sequenced<OutboxEvent>>;
+    }
 }

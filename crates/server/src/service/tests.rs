@@ -14,7 +14,8 @@ use openlift_model::{
     Operation, PlayerSessionStatus, RegisterComputeInput, Shape, TerminateGameSessionInput, TerminationMode, Timestamp,
     UpdateFleetAttributesInput, UpdateGameSessionInput,
 };
-use openlift_store::{PageRequest, PlayerSessionFilter, Store, StoreError};
+use openlift_store::prelude::*;
+use openlift_store::{PageRequest, PlayerSessionFilter, StoreError};
 use tokio::sync::Notify;
 
 use super::common::Paging;

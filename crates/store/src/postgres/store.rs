@@ -1,4 +1,4 @@
-//! [`Store`] for [`PostgresStore`]: single statements run on the pool, the
+//! The store traits for [`PostgresStore`]: single statements run on the pool, the
 //! multi-statement writes are the transactions of `writes`.
 
 use async_trait::async_trait;
@@ -14,9 +14,10 @@ use crate::common::{
     AliasRow, FleetRow, GameSessionRow, Listing, PlayerSessionRow, after_ascending, after_descending, event_rows,
     fetch_limit, fleet_event_rows, from_doc, outbox_events, page_of, random_secret, to_doc,
 };
+use crate::prelude::*;
 use crate::{
     AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, SessionChange, Store, StoreError, Versioned,
+    Sequenced, SessionChange, StoreError, Versioned,
 };
 
 /// `(cursor, document)` rows of a listing.
@@ -43,7 +44,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl Secrets for PostgresStore {
     async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
         let select = "SELECT value FROM secrets WHERE name = $1";
         let stored: Option<Vec<u8>> =
@@ -59,7 +60,10 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         sqlx::query_scalar(select).bind(name).fetch_one(&self.pool).await.map_err(backend)
     }
+}
 
+#[async_trait]
+impl Locations for PostgresStore {
     async fn create_location(&self, location: &Location, tags: &[Tag]) -> Result<(), StoreError> {
         writes::create_location(&self.pool, &location.name, &location.arn, &to_doc(location)?, tags).await
     }
@@ -81,7 +85,10 @@ impl Store for PostgresStore {
     async fn delete_location(&self, name: &str) -> Result<(), StoreError> {
         writes::delete_tagged(&self.pool, "DELETE FROM locations WHERE name = $1 RETURNING arn", name).await
     }
+}
 
+#[async_trait]
+impl Outbox for PostgresStore {
     async fn append_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
         let events = event_rows(events)?;
         let mut tx = self.pool.begin().await.map_err(backend)?;
@@ -98,7 +105,10 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         outbox_events(rows)
     }
+}
 
+#[async_trait]
+impl Fleets for PostgresStore {
     async fn create_fleet(&self, fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> Result<(), StoreError> {
         writes::create_fleet(&self.pool, &FleetRow::new(fleet)?, &fleet_event_rows(events)?, tags).await
     }
@@ -161,7 +171,10 @@ impl Store for PostgresStore {
         .map_err(backend)?;
         page_of(rows, page.limit)
     }
+}
 
+#[async_trait]
+impl Computes for PostgresStore {
     async fn create_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError> {
         let c = &compute.compute;
         let (fleet_id, name) =
@@ -227,7 +240,10 @@ impl Store for PostgresStore {
     async fn get_auth_token(&self, digest: &str) -> Result<Option<AuthToken>, StoreError> {
         self.get_doc("SELECT doc FROM auth_tokens WHERE digest = $1", digest).await
     }
+}
 
+#[async_trait]
+impl Aliases for PostgresStore {
     async fn create_alias(&self, alias: &AliasRecord, tags: &[Tag]) -> Result<(), StoreError> {
         writes::create_alias(&self.pool, &AliasRow::new(alias)?, tags).await
     }
@@ -258,7 +274,10 @@ impl Store for PostgresStore {
     async fn delete_alias(&self, alias_id: &str) -> Result<(), StoreError> {
         writes::delete_tagged(&self.pool, "DELETE FROM aliases WHERE alias_id = $1 RETURNING arn", alias_id).await
     }
+}
 
+#[async_trait]
+impl Tags for PostgresStore {
     async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, StoreError> {
         let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM tags WHERE arn = $1 ORDER BY key")
             .bind(arn)
@@ -282,7 +301,10 @@ impl Store for PostgresStore {
         sqlx::query("DELETE FROM tags WHERE arn = $1").bind(arn).execute(&self.pool).await.map_err(backend)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl Sessions for PostgresStore {
     async fn create_game_session(&self, session: &GameSessionRecord) -> Result<(), StoreError> {
         sessions::create_game_session(&self.pool, &GameSessionRow::new(session)?).await
     }
@@ -354,7 +376,10 @@ impl Store for PostgresStore {
     async fn purge_game_sessions(&self, ended_before: Timestamp) -> Result<usize, StoreError> {
         sessions::purge(&self.pool, ended_before.as_millis()).await
     }
+}
 
+#[async_trait]
+impl LogArchives for PostgresStore {
     async fn put_process_logs(&self, logs: &ProcessLogs) -> Result<(), StoreError> {
         let inserted = sqlx::query(
             "INSERT INTO process_logs (process_id, fleet_id, stored_at, archive) VALUES ($1, $2, $3, $4) \
@@ -398,7 +423,10 @@ impl Store for PostgresStore {
             .map_err(backend)?;
         Ok(usize::try_from(done.rows_affected()).unwrap_or(usize::MAX))
     }
+}
 
+#[async_trait]
+impl ServerProcesses for PostgresStore {
     async fn put_server_process(&self, process: &ServerProcessRecord) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(

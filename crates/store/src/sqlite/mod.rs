@@ -216,7 +216,7 @@ fn poisoned() -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Store;
+    use crate::prelude::*;
 
     /// What [`write_secrets`] writes: 300 secrets of 1 KiB.
     const SECRETS_BYTES: u64 = 300 * 1024;

@@ -1,4 +1,4 @@
-//! [`Store`] for [`SqliteStore`]: owned copies of the arguments go to the writer
+//! The store traits for [`SqliteStore`]: owned copies of the arguments go to the writer
 //! thread or a reader, which run the functions of `queries`.
 
 use async_trait::async_trait;
@@ -14,9 +14,10 @@ use crate::common::{
     AliasRow, FleetRow, GameSessionRow, Listing, PlayerSessionRow, after_ascending, after_descending, event_rows,
     fleet_event_rows, from_doc, outbox_events, page_of, random_secret, to_doc,
 };
+use crate::prelude::*;
 use crate::{
     AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, SessionChange, Store, StoreError, Versioned,
+    Sequenced, SessionChange, StoreError, Versioned,
 };
 
 /// Decodes an optional versioned document.
@@ -30,7 +31,7 @@ fn decode_doc<T: serde::de::DeserializeOwned>(doc: Option<String>) -> Result<Opt
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Secrets for SqliteStore {
     async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
         let key = name.to_owned();
         if let Some(value) = self.read(move |c| queries::stored_secret(c, &key)).await? {
@@ -39,7 +40,10 @@ impl Store for SqliteStore {
         let (name, fresh) = (name.to_owned(), random_secret(len));
         self.write(move |c| queries::secret(c, &name, &fresh)).await
     }
+}
 
+#[async_trait]
+impl Locations for SqliteStore {
     async fn create_location(&self, location: &Location, tags: &[Tag]) -> Result<(), StoreError> {
         let (name, arn, doc, tags) = (location.name.clone(), location.arn.clone(), to_doc(location)?, tags.to_vec());
         self.write(move |c| queries::create_location(c, &name, &arn, &doc, &tags)).await
@@ -60,7 +64,10 @@ impl Store for SqliteStore {
         self.write(move |c| queries::delete_tagged(c, "DELETE FROM locations WHERE name = ?1 RETURNING arn", &name))
             .await
     }
+}
 
+#[async_trait]
+impl Outbox for SqliteStore {
     async fn append_events(&self, events: &[OutboxEvent]) -> Result<(), StoreError> {
         let events = event_rows(events)?;
         self.write(move |c| queries::append_events(c, &events)).await
@@ -69,7 +76,10 @@ impl Store for SqliteStore {
     async fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Sequenced<OutboxEvent>>, StoreError> {
         outbox_events(self.read(move |c| queries::events_after(c, after, limit)).await?)
     }
+}
 
+#[async_trait]
+impl Fleets for SqliteStore {
     async fn create_fleet(&self, fleet: &Fleet, events: &[FleetEvent], tags: &[Tag]) -> Result<(), StoreError> {
         let (row, events, tags) = (FleetRow::new(fleet)?, fleet_event_rows(events)?, tags.to_vec());
         self.write(move |c| queries::create_fleet(c, &row, &events, &tags)).await
@@ -116,7 +126,10 @@ impl Store for SqliteStore {
             page.limit,
         )
     }
+}
 
+#[async_trait]
+impl Computes for SqliteStore {
     async fn create_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError> {
         let fleet_id = compute.compute.fleet_id.clone().unwrap_or_default();
         let name = compute.compute.compute_name.clone().unwrap_or_default();
@@ -172,7 +185,10 @@ impl Store for SqliteStore {
             self.read(move |c| queries::doc(c, "SELECT doc FROM auth_tokens WHERE digest = ?1", &[&digest])).await?,
         )
     }
+}
 
+#[async_trait]
+impl Aliases for SqliteStore {
     async fn create_alias(&self, alias: &AliasRecord, tags: &[Tag]) -> Result<(), StoreError> {
         let (row, tags) = (AliasRow::new(alias)?, tags.to_vec());
         self.write(move |c| queries::create_alias(c, &row, &tags)).await
@@ -207,7 +223,10 @@ impl Store for SqliteStore {
         self.write(move |c| queries::delete_tagged(c, "DELETE FROM aliases WHERE alias_id = ?1 RETURNING arn", &id))
             .await
     }
+}
 
+#[async_trait]
+impl Tags for SqliteStore {
     async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, StoreError> {
         let arn = arn.to_owned();
         self.read(move |c| queries::list_tags(c, &arn)).await
@@ -227,7 +246,10 @@ impl Store for SqliteStore {
         let arn = arn.to_owned();
         self.write(move |c| queries::untag_resource(c, &arn, None)).await
     }
+}
 
+#[async_trait]
+impl Sessions for SqliteStore {
     async fn create_game_session(&self, session: &GameSessionRecord) -> Result<(), StoreError> {
         let row = GameSessionRow::new(session)?;
         self.write(move |c| sessions::create_game_session(c, &row)).await
@@ -308,7 +330,10 @@ impl Store for SqliteStore {
     async fn purge_game_sessions(&self, ended_before: Timestamp) -> Result<usize, StoreError> {
         self.write(move |c| sessions::purge(c, ended_before.as_millis())).await
     }
+}
 
+#[async_trait]
+impl LogArchives for SqliteStore {
     async fn put_process_logs(&self, logs: &ProcessLogs) -> Result<(), StoreError> {
         let logs = logs.clone();
         self.write(move |c| queries::put_process_logs(c, &logs)).await
@@ -327,7 +352,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl ServerProcesses for SqliteStore {
     async fn put_server_process(&self, process: &ServerProcessRecord) -> Result<(), StoreError> {
         let (id, doc) = (process.process_id.clone(), to_doc(process)?);
         let (fleet_id, compute_name) = (process.fleet_id.clone(), process.compute_name.clone());
