@@ -5,6 +5,7 @@ use openlift_core::records::{AliasRecord, Fleet, FleetEvent, GameSessionRecord, 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::sql::Dialect;
 use crate::{GameSessionFilter, OutboxEvent, Page, PlayerSessionFilter, Sequenced, StoreError};
 
 /// Wraps any backend failure.
@@ -216,15 +217,15 @@ pub(crate) enum Param {
 /// `(? IS NULL OR column = ?)` defeats the index on both backends).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Listing {
-    /// The SQL, with placeholders `?N` (SQLite) or `$N` (PostgreSQL).
+    /// The SQL, in one dialect.
     pub sql: String,
     /// The values of the placeholders, in order.
     pub params: Vec<Param>,
 }
 
 impl Listing {
-    /// Game sessions matching `filter` after cursor `after`, with placeholders marked by `marker`.
-    pub(crate) fn game_sessions(filter: &GameSessionFilter, after: i64, limit: usize, marker: char) -> Self {
+    /// Game sessions matching `filter` after cursor `after`, in `dialect`.
+    pub(crate) fn game_sessions(filter: &GameSessionFilter, after: i64, limit: usize, dialect: Dialect) -> Self {
         let text = |column, value: &Option<String>| value.clone().map(|v| (column, Param::Text(v)));
         let conditions = [
             text("fleet_id = {}", &filter.fleet_id),
@@ -232,11 +233,11 @@ impl Listing {
             text("status = {}", &filter.status),
             filter.created_before.map(|t| ("creation_time < {}", Param::Int(t.as_millis()))),
         ];
-        Self::build("game_sessions", conditions.into_iter().flatten(), after, limit, marker)
+        Self::build("game_sessions", conditions.into_iter().flatten(), after, limit, dialect)
     }
 
-    /// Player sessions matching `filter` after cursor `after`, with placeholders marked by `marker`.
-    pub(crate) fn player_sessions(filter: &PlayerSessionFilter, after: i64, limit: usize, marker: char) -> Self {
+    /// Player sessions matching `filter` after cursor `after`, in `dialect`.
+    pub(crate) fn player_sessions(filter: &PlayerSessionFilter, after: i64, limit: usize, dialect: Dialect) -> Self {
         let text = |column, value: &Option<String>| value.clone().map(|v| (column, Param::Text(v)));
         let conditions = [
             text("game_session_id = {}", &filter.game_session_id),
@@ -248,18 +249,20 @@ impl Listing {
                 &filter.fleet_id,
             ),
         ];
-        Self::build("player_sessions", conditions.into_iter().flatten(), after, limit, marker)
+        Self::build("player_sessions", conditions.into_iter().flatten(), after, limit, dialect)
     }
 
     /// `SELECT seq, doc FROM table WHERE seq > after AND <conditions> ORDER BY seq LIMIT n`;
-    /// each condition's `{}` becomes its value's placeholder.
+    /// each condition's `{}` becomes its value's placeholder. The conditions are SQL both
+    /// dialects read alike; only the placeholders differ.
     fn build(
         table: &str,
         conditions: impl Iterator<Item = (&'static str, Param)>,
         after: i64,
         limit: usize,
-        marker: char,
+        dialect: Dialect,
     ) -> Self {
+        let marker = dialect.placeholder();
         let mut sql = format!("SELECT seq, doc FROM {table} WHERE seq > {marker}1");
         let mut params = vec![Param::Int(after)];
         for (condition, value) in conditions {
@@ -271,6 +274,35 @@ impl Listing {
         sql.push_str(&format!(" ORDER BY seq LIMIT {marker}{}", params.len()));
         Listing { sql, params }
     }
+}
+
+/// Every listing the filters can make (each combination of set filters), in `dialect`.
+#[cfg(test)]
+pub(crate) fn every_listing(dialect: Dialect) -> Vec<Listing> {
+    let text = |set: bool| set.then(|| "x".to_owned());
+    let time = |set: bool| set.then(|| openlift_model::Timestamp::from_millis(1));
+    let mut listings = Vec::new();
+    for set in 0..32_u32 {
+        let on = |bit: u32| set & (1 << bit) != 0;
+        if set < 16 {
+            let filter = GameSessionFilter {
+                fleet_id: text(on(0)),
+                location: text(on(1)),
+                status: text(on(2)),
+                created_before: time(on(3)),
+            };
+            listings.push(Listing::game_sessions(&filter, 0, 10, dialect));
+        }
+        let filter = PlayerSessionFilter {
+            game_session_id: text(on(0)),
+            player_id: text(on(1)),
+            status: text(on(2)),
+            created_before: time(on(3)),
+            fleet_id: text(on(4)),
+        };
+        listings.push(Listing::player_sessions(&filter, 0, 10, dialect));
+    }
+    listings
 }
 
 /// Random bytes for a new secret, from the operating system.

@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use super::backend;
 use crate::StoreError;
 use crate::migrations::{MIGRATIONS, Migration};
-use crate::sql::Dialect;
+use crate::sql::{self, Dialect};
 
 /// The advisory lock key serializing migrations ("openlift" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6f70_656e_6c69_6674;
@@ -25,22 +25,9 @@ pub(super) async fn apply(pool: &PgPool) -> Result<(), StoreError> {
 async fn apply_these(pool: &PgPool, migrations: &[Migration]) -> Result<(), StoreError> {
     for migration in migrations {
         let mut tx = pool.begin().await.map_err(backend)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        sqlx::query(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version    BIGINT PRIMARY KEY,
-                name       TEXT NOT NULL,
-                applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-            )",
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let applied: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+        sqlx::query(sql::postgres::ADVISORY_LOCK).bind(MIGRATION_LOCK).execute(&mut *tx).await.map_err(backend)?;
+        sqlx::query(sql::postgres::MIGRATIONS_TABLE).execute(&mut *tx).await.map_err(backend)?;
+        let applied: Option<i64> = sqlx::query_scalar(sql::MIGRATION_APPLIED.postgres)
             .bind(migration.version)
             .fetch_optional(&mut *tx)
             .await
@@ -48,7 +35,7 @@ async fn apply_these(pool: &PgPool, migrations: &[Migration]) -> Result<(), Stor
         if applied.is_none() {
             let sql = migration.sql(Dialect::Postgres)?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(backend)?;
-            sqlx::query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
+            sqlx::query(sql::postgres::MIGRATION_RECORD)
                 .bind(migration.version)
                 .bind(migration.name)
                 .execute(&mut *tx)

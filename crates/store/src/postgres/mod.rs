@@ -49,3 +49,37 @@ pub(crate) fn backend(err: sqlx::Error) -> StoreError {
         _ => common::backend(err),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Either, Executor, SqlSafeStr, Statement};
+
+    use super::*;
+    use crate::postgres_schema::PostgresSchema;
+    use crate::sql::{self, Dialect};
+
+    /// Every statement of the PostgreSQL backend, and every listing, prepares on a migrated
+    /// database and takes as many parameters as its placeholders `$1` to `$n` number.
+    #[tokio::test]
+    async fn every_statement_prepares_with_its_numbered_placeholders() {
+        let Some(schema) = PostgresSchema::create().await else { return };
+        let store = PostgresStore::connect(&schema.url()).await.unwrap();
+        let shared = sql::SHARED.iter().map(|(name, statement)| (*name, statement.postgres.to_owned()));
+        let only = sql::postgres::ALL.iter().map(|(name, text)| (*name, (*text).to_owned()));
+        let listings = common::every_listing(Dialect::Postgres).into_iter().map(|l| ("listing", l.sql));
+        let mut conn = store.pool.acquire().await.unwrap();
+        for (name, text) in shared.chain(only).chain(listings) {
+            let prepared = conn.prepare(sqlx::AssertSqlSafe(text.clone()).into_sql_str()).await;
+            let statement = prepared.unwrap_or_else(|err| panic!("{name}: {err}\n{text}"));
+            let parameters = match statement.parameters() {
+                Some(Either::Left(types)) => types.len(),
+                Some(Either::Right(count)) => count,
+                None => 0,
+            };
+            assert_eq!(parameters, sql::placeholders(&text, '$').unwrap().len(), "{name}: {text}");
+        }
+        drop(conn);
+        store.pool.close().await;
+        schema.drop_schema().await;
+    }
+}

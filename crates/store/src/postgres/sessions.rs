@@ -8,45 +8,39 @@ use super::backend;
 use super::writes::{insert_new, missing_or_conflict};
 use crate::StoreError;
 use crate::common::{self, EventRow, GameSessionRow, Listing, Param, PlayerSessionRow};
+use crate::sql;
 
 /// Creates a game session row, unless its ID or its idempotency token is taken.
 pub(super) async fn create_game_session(pool: &PgPool, row: &GameSessionRow) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await.map_err(backend)?;
-    let insert = sqlx::query(
-        "INSERT INTO game_sessions (game_session_id, fleet_id, location, status, creator_id, creation_time, \
-         termination_time, idempotency_token, version, doc) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9) \
-         ON CONFLICT DO NOTHING",
-    )
-    .bind(&row.id)
-    .bind(&row.fleet_id)
-    .bind(&row.location)
-    .bind(row.status)
-    .bind(&row.creator_id)
-    .bind(row.creation_time)
-    .bind(row.termination_time)
-    .bind(&row.idempotency_token)
-    .bind(&row.doc);
+    let insert = sqlx::query(sql::GAME_SESSION_INSERT.postgres)
+        .bind(&row.id)
+        .bind(&row.fleet_id)
+        .bind(&row.location)
+        .bind(row.status)
+        .bind(&row.creator_id)
+        .bind(row.creation_time)
+        .bind(row.termination_time)
+        .bind(&row.idempotency_token)
+        .bind(&row.doc);
     insert_new(&mut conn, insert).await
 }
 
 /// Compare-and-swap of a game session row on `conn`; returns the new version. Only the
 /// columns a session can change are written (see [`GameSessionRow`]).
 async fn cas_game_session(conn: &mut PgConnection, row: &GameSessionRow, expected: i64) -> Result<i64, StoreError> {
-    let version: Option<i64> = sqlx::query_scalar(
-        "UPDATE game_sessions SET status = $1, termination_time = $2, doc = $3, version = version + 1 \
-         WHERE game_session_id = $4 AND version = $5 RETURNING version",
-    )
-    .bind(row.status)
-    .bind(row.termination_time)
-    .bind(&row.doc)
-    .bind(&row.id)
-    .bind(expected)
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(backend)?;
+    let version: Option<i64> = sqlx::query_scalar(sql::GAME_SESSION_UPDATE.postgres)
+        .bind(row.status)
+        .bind(row.termination_time)
+        .bind(&row.doc)
+        .bind(&row.id)
+        .bind(expected)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(backend)?;
     match version {
         Some(version) => Ok(version),
-        None => Err(missing_or_conflict(conn, "SELECT 1 FROM game_sessions WHERE game_session_id = $1", &row.id).await),
+        None => Err(missing_or_conflict(conn, sql::GAME_SESSION_EXISTS.postgres, &row.id).await),
     }
 }
 
@@ -75,15 +69,13 @@ pub(super) async fn count_by_creator(
     creator_id: &str,
     since: i64,
 ) -> Result<usize, StoreError> {
-    let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM game_sessions WHERE fleet_id = $1 AND creator_id = $2 AND creation_time >= $3",
-    )
-    .bind(fleet_id)
-    .bind(creator_id)
-    .bind(since)
-    .fetch_one(pool)
-    .await
-    .map_err(backend)?;
+    let count: i64 = sqlx::query_scalar(sql::GAME_SESSIONS_BY_CREATOR.postgres)
+        .bind(fleet_id)
+        .bind(creator_id)
+        .bind(since)
+        .fetch_one(pool)
+        .await
+        .map_err(backend)?;
     usize::try_from(count).map_err(common::backend)
 }
 
@@ -97,16 +89,13 @@ pub(super) async fn add_player_sessions(
     let mut tx = pool.begin().await.map_err(backend)?;
     let version = cas_game_session(&mut tx, session, expected).await?;
     for p in players {
-        let insert = sqlx::query(
-            "INSERT INTO player_sessions (player_session_id, game_session_id, player_id, status, creation_time, doc) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (player_session_id) DO NOTHING",
-        )
-        .bind(&p.id)
-        .bind(&p.game_session_id)
-        .bind(&p.player_id)
-        .bind(p.status)
-        .bind(p.creation_time)
-        .bind(&p.doc);
+        let insert = sqlx::query(sql::PLAYER_SESSION_INSERT.postgres)
+            .bind(&p.id)
+            .bind(&p.game_session_id)
+            .bind(&p.player_id)
+            .bind(p.status)
+            .bind(p.creation_time)
+            .bind(&p.doc);
         insert_new(&mut tx, insert).await?;
     }
     tx.commit().await.map_err(backend)?;
@@ -126,19 +115,16 @@ pub(super) async fn change(
         cas_game_session(&mut tx, session, expected).await?;
     }
     for player in players {
-        let updated = sqlx::query(
-            "UPDATE player_sessions SET game_session_id = $1, player_id = $2, status = $3, creation_time = $4, \
-             doc = $5 WHERE player_session_id = $6",
-        )
-        .bind(&player.game_session_id)
-        .bind(&player.player_id)
-        .bind(player.status)
-        .bind(player.creation_time)
-        .bind(&player.doc)
-        .bind(&player.id)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        let updated = sqlx::query(sql::PLAYER_SESSION_UPDATE.postgres)
+            .bind(&player.game_session_id)
+            .bind(&player.player_id)
+            .bind(player.status)
+            .bind(player.creation_time)
+            .bind(&player.doc)
+            .bind(&player.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         if updated.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -151,17 +137,12 @@ pub(super) async fn change(
 /// player sessions; returns how many game sessions were deleted.
 pub(super) async fn purge(pool: &PgPool, ended_before: i64) -> Result<usize, StoreError> {
     let mut tx = pool.begin().await.map_err(backend)?;
-    let ended: Vec<String> =
-        sqlx::query_scalar("DELETE FROM game_sessions WHERE termination_time < $1 RETURNING game_session_id")
-            .bind(ended_before)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(backend)?;
-    sqlx::query("DELETE FROM player_sessions WHERE game_session_id = ANY($1)")
-        .bind(&ended)
-        .execute(&mut *tx)
+    let ended: Vec<String> = sqlx::query_scalar(sql::postgres::GAME_SESSIONS_PURGE)
+        .bind(ended_before)
+        .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;
+    sqlx::query(sql::postgres::PLAYER_SESSIONS_OF_DELETE).bind(&ended).execute(&mut *tx).await.map_err(backend)?;
     tx.commit().await.map_err(backend)?;
     Ok(ended.len())
 }

@@ -15,6 +15,7 @@ use crate::common::{
     fetch_limit, fleet_event_rows, from_doc, outbox_events, page_of, random_secret, to_doc,
 };
 use crate::prelude::*;
+use crate::sql::{self, Dialect};
 use crate::{
     AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
     Sequenced, SessionChange, StoreError, Versioned,
@@ -24,21 +25,21 @@ use crate::{
 type Rows = Vec<(i64, String)>;
 
 impl PostgresStore {
-    /// The document `sql` selects by `key`, decoded.
-    async fn get_doc<T: DeserializeOwned>(&self, sql: &'static str, key: &str) -> Result<Option<T>, StoreError> {
+    /// The document `statement` selects by `key`, decoded.
+    async fn get_doc<T: DeserializeOwned>(&self, statement: &'static str, key: &str) -> Result<Option<T>, StoreError> {
         let doc: Option<String> =
-            sqlx::query_scalar(sql).bind(key).fetch_optional(&self.pool).await.map_err(backend)?;
+            sqlx::query_scalar(statement).bind(key).fetch_optional(&self.pool).await.map_err(backend)?;
         doc.as_deref().map(from_doc).transpose()
     }
 
-    /// The document and version `sql` selects by `key`, decoded.
+    /// The document and version `statement` selects by `key`, decoded.
     async fn get_versioned<T: DeserializeOwned>(
         &self,
-        sql: &'static str,
+        statement: &'static str,
         key: &str,
     ) -> Result<Option<Versioned<T>>, StoreError> {
         let row: Option<(String, i64)> =
-            sqlx::query_as(sql).bind(key).fetch_optional(&self.pool).await.map_err(backend)?;
+            sqlx::query_as(statement).bind(key).fetch_optional(&self.pool).await.map_err(backend)?;
         row.map(|(doc, version)| Ok(Versioned { value: from_doc(&doc)?, version })).transpose()
     }
 }
@@ -46,13 +47,13 @@ impl PostgresStore {
 #[async_trait]
 impl Secrets for PostgresStore {
     async fn secret(&self, name: &str, len: usize) -> Result<Vec<u8>, StoreError> {
-        let select = "SELECT value FROM secrets WHERE name = $1";
+        let select = sql::SECRET_GET.postgres;
         let stored: Option<Vec<u8>> =
             sqlx::query_scalar(select).bind(name).fetch_optional(&self.pool).await.map_err(backend)?;
         if let Some(value) = stored {
             return Ok(value);
         }
-        sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        sqlx::query(sql::SECRET_INSERT.postgres)
             .bind(name)
             .bind(random_secret(len))
             .execute(&self.pool)
@@ -69,11 +70,11 @@ impl Locations for PostgresStore {
     }
 
     async fn get_location(&self, name: &str) -> Result<Option<Location>, StoreError> {
-        self.get_doc("SELECT doc FROM locations WHERE name = $1", name).await
+        self.get_doc(sql::LOCATION_GET.postgres, name).await
     }
 
     async fn list_locations(&self, page: PageRequest) -> Result<Page<Location>, StoreError> {
-        let rows: Rows = sqlx::query_as("SELECT seq, doc FROM locations WHERE seq > $1 ORDER BY seq LIMIT $2")
+        let rows: Rows = sqlx::query_as(sql::LOCATIONS_LIST.postgres)
             .bind(after_ascending(page.after))
             .bind(fetch_limit(page.limit))
             .fetch_all(&self.pool)
@@ -83,7 +84,7 @@ impl Locations for PostgresStore {
     }
 
     async fn delete_location(&self, name: &str) -> Result<(), StoreError> {
-        writes::delete_tagged(&self.pool, "DELETE FROM locations WHERE name = $1 RETURNING arn", name).await
+        writes::delete_tagged(&self.pool, sql::LOCATION_DELETE.postgres, name).await
     }
 }
 
@@ -97,7 +98,7 @@ impl Outbox for PostgresStore {
     }
 
     async fn events_after(&self, after: i64, limit: usize) -> Result<Vec<Sequenced<OutboxEvent>>, StoreError> {
-        let rows = sqlx::query_as("SELECT seq, source, doc FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+        let rows = sqlx::query_as(sql::EVENTS_AFTER.postgres)
             .bind(after)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
@@ -114,31 +115,22 @@ impl Fleets for PostgresStore {
     }
 
     async fn get_fleet(&self, fleet_id: &str) -> Result<Option<Versioned<Fleet>>, StoreError> {
-        self.get_versioned("SELECT doc, version FROM fleets WHERE fleet_id = $1", fleet_id).await
+        self.get_versioned(sql::FLEET_GET.postgres, fleet_id).await
     }
 
     async fn list_fleets(&self, include_terminated: bool, page: PageRequest) -> Result<Page<Fleet>, StoreError> {
-        let rows: Rows = sqlx::query_as(
-            "SELECT seq, doc FROM fleets WHERE seq > $1 AND ($2 OR NOT terminated) ORDER BY seq LIMIT $3",
-        )
-        .bind(after_ascending(page.after))
-        .bind(include_terminated)
-        .bind(fetch_limit(page.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let rows: Rows = sqlx::query_as(sql::FLEETS_LIST.postgres)
+            .bind(after_ascending(page.after))
+            .bind(include_terminated)
+            .bind(fetch_limit(page.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         page_of(rows, page.limit)
     }
 
     async fn fleets_in_location(&self, location: &str) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar(
-            "SELECT f.fleet_id FROM fleets f JOIN fleet_locations l ON l.fleet_id = f.fleet_id \
-             WHERE l.location = $1 AND NOT f.terminated ORDER BY f.seq",
-        )
-        .bind(location)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)
+        sqlx::query_scalar(sql::FLEETS_IN_LOCATION.postgres).bind(location).fetch_all(&self.pool).await.map_err(backend)
     }
 
     async fn update_fleet(
@@ -156,19 +148,15 @@ impl Fleets for PostgresStore {
         filter: &EventFilter,
         page: PageRequest,
     ) -> Result<Page<FleetEvent>, StoreError> {
-        let rows: Rows = sqlx::query_as(
-            "SELECT seq, doc FROM events WHERE source = 'fleet' AND resource_id = $1 AND seq < $2 \
-             AND ($3::bigint IS NULL OR event_time >= $3) AND ($4::bigint IS NULL OR event_time <= $4) \
-             ORDER BY seq DESC LIMIT $5",
-        )
-        .bind(fleet_id)
-        .bind(after_descending(page.after))
-        .bind(filter.start.map(Timestamp::as_millis))
-        .bind(filter.end.map(Timestamp::as_millis))
-        .bind(fetch_limit(page.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let rows: Rows = sqlx::query_as(sql::FLEET_EVENTS_LIST.postgres)
+            .bind(fleet_id)
+            .bind(after_descending(page.after))
+            .bind(filter.start.map(Timestamp::as_millis))
+            .bind(filter.end.map(Timestamp::as_millis))
+            .bind(fetch_limit(page.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         page_of(rows, page.limit)
     }
 }
@@ -183,13 +171,12 @@ impl Computes for PostgresStore {
     }
 
     async fn get_compute(&self, fleet_id: &str, compute_name: &str) -> Result<Option<ComputeRecord>, StoreError> {
-        let doc: Option<String> =
-            sqlx::query_scalar("SELECT doc FROM computes WHERE fleet_id = $1 AND compute_name = $2")
-                .bind(fleet_id)
-                .bind(compute_name)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
+        let doc: Option<String> = sqlx::query_scalar(sql::COMPUTE_GET.postgres)
+            .bind(fleet_id)
+            .bind(compute_name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         doc.as_deref().map(from_doc).transpose()
     }
 
@@ -199,23 +186,20 @@ impl Computes for PostgresStore {
         location: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<ComputeRecord>, StoreError> {
-        let rows: Rows = sqlx::query_as(
-            "SELECT seq, doc FROM computes WHERE fleet_id = $1 AND ($2::text IS NULL OR location = $2) AND seq > $3 \
-             ORDER BY seq LIMIT $4",
-        )
-        .bind(fleet_id)
-        .bind(location)
-        .bind(after_ascending(page.after))
-        .bind(fetch_limit(page.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let rows: Rows = sqlx::query_as(sql::COMPUTES_LIST.postgres)
+            .bind(fleet_id)
+            .bind(location)
+            .bind(after_ascending(page.after))
+            .bind(fetch_limit(page.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         page_of(rows, page.limit)
     }
 
     async fn update_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError> {
         let c = &compute.compute;
-        let updated = sqlx::query("UPDATE computes SET doc = $3 WHERE fleet_id = $1 AND compute_name = $2")
+        let updated = sqlx::query(sql::COMPUTE_UPDATE.postgres)
             .bind(c.fleet_id.as_deref().unwrap_or_default())
             .bind(c.compute_name.as_deref().unwrap_or_default())
             .bind(to_doc(compute)?)
@@ -238,7 +222,7 @@ impl Computes for PostgresStore {
     }
 
     async fn get_auth_token(&self, digest: &str) -> Result<Option<AuthToken>, StoreError> {
-        self.get_doc("SELECT doc FROM auth_tokens WHERE digest = $1", digest).await
+        self.get_doc(sql::AUTH_TOKEN_GET.postgres, digest).await
     }
 }
 
@@ -249,21 +233,18 @@ impl Aliases for PostgresStore {
     }
 
     async fn get_alias(&self, alias_id: &str) -> Result<Option<Versioned<AliasRecord>>, StoreError> {
-        self.get_versioned("SELECT doc, version FROM aliases WHERE alias_id = $1", alias_id).await
+        self.get_versioned(sql::ALIAS_GET.postgres, alias_id).await
     }
 
     async fn list_aliases(&self, filter: &AliasFilter, page: PageRequest) -> Result<Page<AliasRecord>, StoreError> {
-        let rows: Rows = sqlx::query_as(
-            "SELECT seq, doc FROM aliases WHERE seq > $1 AND ($2::text IS NULL OR routing_type = $2) \
-             AND ($3::text IS NULL OR name = $3) ORDER BY seq LIMIT $4",
-        )
-        .bind(after_ascending(page.after))
-        .bind(filter.routing_strategy_type.as_deref())
-        .bind(filter.name.as_deref())
-        .bind(fetch_limit(page.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let rows: Rows = sqlx::query_as(sql::ALIASES_LIST.postgres)
+            .bind(after_ascending(page.after))
+            .bind(filter.routing_strategy_type.as_deref())
+            .bind(filter.name.as_deref())
+            .bind(fetch_limit(page.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         page_of(rows, page.limit)
     }
 
@@ -272,18 +253,15 @@ impl Aliases for PostgresStore {
     }
 
     async fn delete_alias(&self, alias_id: &str) -> Result<(), StoreError> {
-        writes::delete_tagged(&self.pool, "DELETE FROM aliases WHERE alias_id = $1 RETURNING arn", alias_id).await
+        writes::delete_tagged(&self.pool, sql::ALIAS_DELETE.postgres, alias_id).await
     }
 }
 
 #[async_trait]
 impl Tags for PostgresStore {
     async fn list_tags(&self, arn: &str) -> Result<Vec<Tag>, StoreError> {
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, value FROM tags WHERE arn = $1 ORDER BY key")
-            .bind(arn)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as(sql::TAGS_LIST.postgres).bind(arn).fetch_all(&self.pool).await.map_err(backend)?;
         Ok(rows.into_iter().map(|(key, value)| Tag { key, value }).collect())
     }
 
@@ -298,7 +276,7 @@ impl Tags for PostgresStore {
     }
 
     async fn delete_tags(&self, arn: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM tags WHERE arn = $1").bind(arn).execute(&self.pool).await.map_err(backend)?;
+        sqlx::query(sql::TAGS_DELETE.postgres).bind(arn).execute(&self.pool).await.map_err(backend)?;
         Ok(())
     }
 }
@@ -313,11 +291,11 @@ impl Sessions for PostgresStore {
         &self,
         game_session_id: &str,
     ) -> Result<Option<Versioned<GameSessionRecord>>, StoreError> {
-        self.get_versioned("SELECT doc, version FROM game_sessions WHERE game_session_id = $1", game_session_id).await
+        self.get_versioned(sql::GAME_SESSION_GET.postgres, game_session_id).await
     }
 
     async fn get_game_session_by_token(&self, token: &str) -> Result<Option<Versioned<GameSessionRecord>>, StoreError> {
-        self.get_versioned("SELECT doc, version FROM game_sessions WHERE idempotency_token = $1", token).await
+        self.get_versioned(sql::GAME_SESSION_BY_TOKEN.postgres, token).await
     }
 
     async fn update_game_session(&self, session: &GameSessionRecord, expected_version: i64) -> Result<i64, StoreError> {
@@ -329,7 +307,7 @@ impl Sessions for PostgresStore {
         filter: &GameSessionFilter,
         page: PageRequest,
     ) -> Result<Page<GameSessionRecord>, StoreError> {
-        let listing = Listing::game_sessions(filter, after_ascending(page.after), page.limit, '$');
+        let listing = Listing::game_sessions(filter, after_ascending(page.after), page.limit, Dialect::Postgres);
         page_of(sessions::list(&self.pool, listing).await?, page.limit)
     }
 
@@ -361,7 +339,7 @@ impl Sessions for PostgresStore {
     }
 
     async fn get_player_session(&self, player_session_id: &str) -> Result<Option<PlayerSessionRecord>, StoreError> {
-        self.get_doc("SELECT doc FROM player_sessions WHERE player_session_id = $1", player_session_id).await
+        self.get_doc(sql::PLAYER_SESSION_GET.postgres, player_session_id).await
     }
 
     async fn list_player_sessions(
@@ -369,7 +347,7 @@ impl Sessions for PostgresStore {
         filter: &PlayerSessionFilter,
         page: PageRequest,
     ) -> Result<Page<PlayerSessionRecord>, StoreError> {
-        let listing = Listing::player_sessions(filter, after_ascending(page.after), page.limit, '$');
+        let listing = Listing::player_sessions(filter, after_ascending(page.after), page.limit, Dialect::Postgres);
         page_of(sessions::list(&self.pool, listing).await?, page.limit)
     }
 
@@ -381,27 +359,23 @@ impl Sessions for PostgresStore {
 #[async_trait]
 impl LogArchives for PostgresStore {
     async fn put_process_logs(&self, logs: &ProcessLogs) -> Result<(), StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO process_logs (process_id, fleet_id, stored_at, archive) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (process_id) DO NOTHING",
-        )
-        .bind(&logs.process_id)
-        .bind(&logs.fleet_id)
-        .bind(logs.stored_at.as_millis())
-        .bind(&logs.archive)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        let inserted = sqlx::query(sql::PROCESS_LOGS_INSERT.postgres)
+            .bind(&logs.process_id)
+            .bind(&logs.fleet_id)
+            .bind(logs.stored_at.as_millis())
+            .bind(&logs.archive)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         if inserted.rows_affected() == 0 { Err(StoreError::AlreadyExists) } else { Ok(()) }
     }
 
     async fn get_process_logs(&self, process_id: &str) -> Result<Option<ProcessLogs>, StoreError> {
-        let row: Option<(String, i64, Vec<u8>)> =
-            sqlx::query_as("SELECT fleet_id, stored_at, archive FROM process_logs WHERE process_id = $1")
-                .bind(process_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
+        let row: Option<(String, i64, Vec<u8>)> = sqlx::query_as(sql::PROCESS_LOGS_GET.postgres)
+            .bind(process_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.map(|(fleet_id, stored_at, archive)| ProcessLogs {
             process_id: process_id.to_owned(),
             fleet_id,
@@ -411,12 +385,12 @@ impl LogArchives for PostgresStore {
     }
 
     async fn purge_process_logs(&self, stored_before: Timestamp) -> Result<usize, StoreError> {
-        sqlx::query("DELETE FROM process_hosts WHERE ended_at < $1")
+        sqlx::query(sql::PROCESS_HOSTS_PURGE.postgres)
             .bind(stored_before.as_millis())
             .execute(&self.pool)
             .await
             .map_err(backend)?;
-        let done = sqlx::query("DELETE FROM process_logs WHERE stored_at < $1")
+        let done = sqlx::query(sql::PROCESS_LOGS_PURGE.postgres)
             .bind(stored_before.as_millis())
             .execute(&self.pool)
             .await
@@ -429,59 +403,46 @@ impl LogArchives for PostgresStore {
 impl ServerProcesses for PostgresStore {
     async fn put_server_process(&self, process: &ServerProcessRecord) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query(
-            "INSERT INTO process_hosts (process_id, fleet_id, compute_name) VALUES ($1, $2, $3) \
-             ON CONFLICT (process_id) DO NOTHING",
-        )
-        .bind(&process.process_id)
-        .bind(&process.fleet_id)
-        .bind(&process.compute_name)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        sqlx::query(
-            "INSERT INTO server_processes (process_id, doc) VALUES ($1, $2) \
-             ON CONFLICT (process_id) DO UPDATE SET doc = EXCLUDED.doc",
-        )
-        .bind(&process.process_id)
-        .bind(to_doc(process)?)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
+        sqlx::query(sql::PROCESS_HOST_INSERT.postgres)
+            .bind(&process.process_id)
+            .bind(&process.fleet_id)
+            .bind(&process.compute_name)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(sql::SERVER_PROCESS_PUT.postgres)
+            .bind(&process.process_id)
+            .bind(to_doc(process)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 
     async fn delete_server_process(&self, process_id: &str, ended_at: Timestamp) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("UPDATE process_hosts SET ended_at = $1 WHERE process_id = $2 AND ended_at IS NULL")
+        sqlx::query(sql::PROCESS_HOST_END.postgres)
             .bind(ended_at.as_millis())
             .bind(process_id)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        sqlx::query("DELETE FROM server_processes WHERE process_id = $1")
-            .bind(process_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(sql::SERVER_PROCESS_DELETE.postgres).bind(process_id).execute(&mut *tx).await.map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 
     async fn process_host(&self, process_id: &str) -> Result<Option<ProcessHost>, StoreError> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT fleet_id, compute_name FROM process_hosts WHERE process_id = $1")
-                .bind(process_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(backend)?;
+        let row: Option<(String, String)> = sqlx::query_as(sql::PROCESS_HOST_GET.postgres)
+            .bind(process_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(row.map(|(fleet_id, compute_name)| ProcessHost { fleet_id, compute_name }))
     }
 
     async fn list_server_processes(&self) -> Result<Vec<ServerProcessRecord>, StoreError> {
-        let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM server_processes ORDER BY process_id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let docs: Vec<String> =
+            sqlx::query_scalar(sql::SERVER_PROCESSES_LIST.postgres).fetch_all(&self.pool).await.map_err(backend)?;
         docs.iter().map(|d| from_doc(d)).collect()
     }
 }

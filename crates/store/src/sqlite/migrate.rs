@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use crate::StoreError;
 use crate::common::backend;
 use crate::migrations::{MIGRATIONS, Migration};
-use crate::sql::Dialect;
+use crate::sql::{self, Dialect};
 
 /// Applies every migration not yet recorded in `schema_migrations`.
 pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
@@ -22,26 +22,16 @@ pub(super) fn apply(conn: &mut Connection) -> Result<(), StoreError> {
 fn apply_these(conn: &mut Connection, migrations: &[Migration]) -> Result<(), StoreError> {
     for migration in migrations {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
-        tx.execute_batch(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (
-                version    INTEGER PRIMARY KEY NOT NULL,
-                name       TEXT NOT NULL,
-                applied_at INTEGER NOT NULL
-            )",
-        )
-        .map_err(backend)?;
+        tx.execute_batch(sql::sqlite::MIGRATIONS_TABLE).map_err(backend)?;
         let applied = tx
-            .query_row("SELECT 1 FROM schema_migrations WHERE version = ?1", [migration.version], |_| Ok(()))
+            .query_row(sql::MIGRATION_APPLIED.sqlite, [migration.version], |_| Ok(()))
             .optional()
             .map_err(backend)?
             .is_some();
         if !applied {
             tx.execute_batch(&migration.sql(Dialect::Sqlite)?).map_err(backend)?;
-            tx.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, unixepoch())",
-                rusqlite::params![migration.version, migration.name],
-            )
-            .map_err(backend)?;
+            tx.execute(sql::sqlite::MIGRATION_RECORD, rusqlite::params![migration.version, migration.name])
+                .map_err(backend)?;
         }
         tx.commit().map_err(backend)?;
     }

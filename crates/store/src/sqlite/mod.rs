@@ -218,6 +218,26 @@ mod tests {
     use super::*;
     use crate::prelude::*;
 
+    /// Every statement of the SQLite backend, and every listing, prepares on a migrated
+    /// database, with its placeholders `?1` to `?n` in the positions their numbers name.
+    #[test]
+    fn every_statement_prepares_with_its_numbered_placeholders() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate::apply(&mut conn).unwrap();
+        let shared = crate::sql::SHARED.iter().map(|(name, statement)| (*name, statement.sqlite.to_owned()));
+        let only = crate::sql::sqlite::ALL.iter().map(|(name, text)| (*name, (*text).to_owned()));
+        let listings =
+            crate::common::every_listing(crate::sql::Dialect::Sqlite).into_iter().map(|l| ("listing", l.sql));
+        for (name, sql) in shared.chain(only).chain(listings) {
+            let stmt = conn.prepare(&sql).unwrap_or_else(|err| panic!("{name}: {err}\n{sql}"));
+            let numbers = crate::sql::placeholders(&sql, '?').unwrap();
+            assert_eq!(stmt.parameter_count(), numbers.len(), "{name}: {sql}");
+            for position in 1..=stmt.parameter_count() {
+                assert_eq!(stmt.parameter_name(position), Some(format!("?{position}").as_str()), "{name}: {sql}");
+            }
+        }
+    }
+
     /// What [`write_secrets`] writes: 300 secrets of 1 KiB.
     const SECRETS_BYTES: u64 = 300 * 1024;
 

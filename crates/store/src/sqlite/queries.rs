@@ -1,4 +1,5 @@
-//! The SQL of the SQLite backend: one synchronous function per store operation.
+//! The SQLite backend's operations, one synchronous function each, running the
+//! statements of `sql` in SQLite's dialect.
 //! Writes run inside the writer's transaction (see `writer`), so they neither
 //! begin nor commit; returning `Err` undoes everything the function did.
 
@@ -7,55 +8,55 @@ use openlift_model::{Tag, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::common::{AliasRow, EventRow, FleetRow, backend, fetch_limit};
+use crate::sql;
 use crate::{ProcessHost, StoreError, Versioned};
 
 /// `(cursor, document)` rows of a listing.
 pub(super) type Rows = Vec<(i64, String)>;
 
 /// Runs a listing query whose last parameter is the row limit.
-fn rows(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql], limit: usize) -> Result<Rows, StoreError> {
+fn rows(conn: &Connection, statement: &str, params: &[&dyn rusqlite::ToSql], limit: usize) -> Result<Rows, StoreError> {
     let limit = fetch_limit(limit);
     let mut all: Vec<&dyn rusqlite::ToSql> = params.to_vec();
     all.push(&limit);
-    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let mut stmt = conn.prepare_cached(statement).map_err(backend)?;
     let rows = stmt.query_map(all.as_slice(), |row| Ok((row.get(0)?, row.get(1)?))).map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
 }
 
-/// The document of the single row `sql` selects, if any.
-pub(super) fn doc(conn: &Connection, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Option<String>, StoreError> {
-    conn.prepare_cached(sql).map_err(backend)?.query_row(params, |row| row.get(0)).optional().map_err(backend)
+/// The document of the single row `statement` selects, if any.
+pub(super) fn doc(
+    conn: &Connection,
+    statement: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> Result<Option<String>, StoreError> {
+    conn.prepare_cached(statement).map_err(backend)?.query_row(params, |row| row.get(0)).optional().map_err(backend)
 }
 
-/// The document and version of the single row `sql` selects, if any.
-pub(super) fn versioned(conn: &Connection, sql: &str, key: &str) -> Result<Option<Versioned<String>>, StoreError> {
-    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+/// The document and version of the single row `statement` selects, if any.
+pub(super) fn versioned(
+    conn: &Connection,
+    statement: &str,
+    key: &str,
+) -> Result<Option<Versioned<String>>, StoreError> {
+    let mut stmt = conn.prepare_cached(statement).map_err(backend)?;
     stmt.query_row([key], |row| Ok(Versioned { value: row.get(0)?, version: row.get(1)? })).optional().map_err(backend)
 }
 
 /// The secret named `name`, if it was created.
 pub(super) fn stored_secret(conn: &Connection, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-    conn.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |row| row.get(0)).optional().map_err(backend)
+    conn.query_row(sql::SECRET_GET.sqlite, [name], |row| row.get(0)).optional().map_err(backend)
 }
 
 /// Stores a secret unless one with that name exists, then returns the stored one.
 pub(super) fn secret(conn: &Connection, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
-    conn.execute(
-        "INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-        params![name, fresh],
-    )
-    .map_err(backend)?;
-    conn.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |row| row.get(0)).map_err(backend)
+    conn.execute(sql::SECRET_INSERT.sqlite, params![name, fresh]).map_err(backend)?;
+    conn.query_row(sql::SECRET_GET.sqlite, [name], |row| row.get(0)).map_err(backend)
 }
 
 /// Adds or overwrites tags of `arn`.
 fn put_tags(conn: &Connection, arn: &str, tags: &[Tag]) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "INSERT INTO tags (arn, key, value) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
-        )
-        .map_err(backend)?;
+    let mut stmt = conn.prepare_cached(sql::TAG_PUT.sqlite).map_err(backend)?;
     for tag in tags {
         stmt.execute(params![arn, tag.key, tag.value]).map_err(backend)?;
     }
@@ -70,12 +71,7 @@ pub(super) fn create_location(
     doc: &str,
     tags: &[Tag],
 ) -> Result<(), StoreError> {
-    let inserted = conn
-        .execute(
-            "INSERT INTO locations (name, arn, doc) VALUES (?1, ?2, ?3) ON CONFLICT (name) DO NOTHING",
-            params![name, arn, doc],
-        )
-        .map_err(backend)?;
+    let inserted = conn.execute(sql::LOCATION_INSERT.sqlite, params![name, arn, doc]).map_err(backend)?;
     if inserted == 0 {
         return Err(StoreError::AlreadyExists);
     }
@@ -84,22 +80,21 @@ pub(super) fn create_location(
 
 /// Lists locations after cursor `after`.
 pub(super) fn list_locations(conn: &Connection, after: i64, limit: usize) -> Result<Rows, StoreError> {
-    rows(conn, "SELECT seq, doc FROM locations WHERE seq > ?1 ORDER BY seq LIMIT ?2", &[&after], limit)
+    rows(conn, sql::LOCATIONS_LIST.sqlite, &[&after], limit)
 }
 
-/// Deletes the row of table `sql` names by `DELETE ... RETURNING arn`, and the tags of that ARN.
-pub(super) fn delete_tagged(conn: &Connection, sql: &str, key: &str) -> Result<(), StoreError> {
-    let arn: Option<String> = conn.query_row(sql, [key], |row| row.get(0)).optional().map_err(backend)?;
+/// Deletes the row `statement` (a `DELETE ... RETURNING arn`) selects by `key`, and the tags of that ARN.
+pub(super) fn delete_tagged(conn: &Connection, statement: &str, key: &str) -> Result<(), StoreError> {
+    let arn: Option<String> = conn.query_row(statement, [key], |row| row.get(0)).optional().map_err(backend)?;
     let arn = arn.ok_or(StoreError::NotFound)?;
-    conn.execute("DELETE FROM tags WHERE arn = ?1", [&arn]).map_err(backend)?;
+    conn.execute(sql::TAGS_DELETE.sqlite, [&arn]).map_err(backend)?;
     Ok(())
 }
 
 /// Replaces the location index rows of a fleet and appends its events.
 fn fleet_children(conn: &Connection, row: &FleetRow, events: &[EventRow]) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM fleet_locations WHERE fleet_id = ?1", [&row.id]).map_err(backend)?;
-    let mut stmt =
-        conn.prepare_cached("INSERT INTO fleet_locations (fleet_id, location) VALUES (?1, ?2)").map_err(backend)?;
+    conn.execute(sql::FLEET_LOCATIONS_DELETE.sqlite, [&row.id]).map_err(backend)?;
+    let mut stmt = conn.prepare_cached(sql::FLEET_LOCATION_INSERT.sqlite).map_err(backend)?;
     for location in &row.locations {
         stmt.execute(params![row.id, location]).map_err(backend)?;
     }
@@ -109,12 +104,7 @@ fn fleet_children(conn: &Connection, row: &FleetRow, events: &[EventRow]) -> Res
 /// Appends events to the outbox, each numbered after the largest sequence (the writer is
 /// the only one, so sequences follow commit order).
 pub(super) fn append_events(conn: &Connection, events: &[EventRow]) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "INSERT INTO events (seq, source, resource_id, event_time, doc) \
-             SELECT COALESCE(MAX(seq), 0) + 1, ?1, ?2, ?3, ?4 FROM events",
-        )
-        .map_err(backend)?;
+    let mut stmt = conn.prepare_cached(sql::EVENT_APPEND.sqlite).map_err(backend)?;
     for event in events {
         stmt.execute(params![event.source, event.resource_id, event.time, event.doc]).map_err(backend)?;
     }
@@ -128,9 +118,7 @@ pub(super) fn events_after(
     limit: usize,
 ) -> Result<Vec<(i64, String, String)>, StoreError> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let mut stmt = conn
-        .prepare_cached("SELECT seq, source, doc FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-        .map_err(backend)?;
+    let mut stmt = conn.prepare_cached(sql::EVENTS_AFTER.sqlite).map_err(backend)?;
     let rows =
         stmt.query_map(params![after, limit], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?))).map_err(backend)?;
     rows.collect::<Result<_, _>>().map_err(backend)
@@ -143,13 +131,8 @@ pub(super) fn create_fleet(
     events: &[EventRow],
     tags: &[Tag],
 ) -> Result<(), StoreError> {
-    let inserted = conn
-        .execute(
-            "INSERT INTO fleets (fleet_id, arn, terminated, version, doc) VALUES (?1, ?2, ?3, 1, ?4) \
-             ON CONFLICT (fleet_id) DO NOTHING",
-            params![row.id, row.arn, row.terminated, row.doc],
-        )
-        .map_err(backend)?;
+    let inserted =
+        conn.execute(sql::FLEET_INSERT.sqlite, params![row.id, row.arn, row.terminated, row.doc]).map_err(backend)?;
     if inserted == 0 {
         return Err(StoreError::AlreadyExists);
     }
@@ -164,22 +147,12 @@ pub(super) fn list_fleets(
     after: i64,
     limit: usize,
 ) -> Result<Rows, StoreError> {
-    rows(
-        conn,
-        "SELECT seq, doc FROM fleets WHERE seq > ?1 AND (?2 OR terminated = 0) ORDER BY seq LIMIT ?3",
-        &[&after, &include_terminated],
-        limit,
-    )
+    rows(conn, sql::FLEETS_LIST.sqlite, &[&after, &include_terminated], limit)
 }
 
 /// IDs of live fleets in `location`.
 pub(super) fn fleets_in_location(conn: &Connection, location: &str) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT f.fleet_id FROM fleets f JOIN fleet_locations l ON l.fleet_id = f.fleet_id \
-             WHERE l.location = ?1 AND f.terminated = 0 ORDER BY f.seq",
-        )
-        .map_err(backend)?;
+    let mut stmt = conn.prepare_cached(sql::FLEETS_IN_LOCATION.sqlite).map_err(backend)?;
     let ids = stmt.query_map([location], |row| row.get(0)).map_err(backend)?;
     ids.collect::<Result<_, _>>().map_err(backend)
 }
@@ -192,24 +165,19 @@ pub(super) fn update_fleet(
     events: &[EventRow],
 ) -> Result<i64, StoreError> {
     let version: Option<i64> = conn
-        .query_row(
-            "UPDATE fleets SET arn = ?1, terminated = ?2, doc = ?3, version = version + 1 \
-             WHERE fleet_id = ?4 AND version = ?5 RETURNING version",
-            params![row.arn, row.terminated, row.doc, row.id, expected],
-            |r| r.get(0),
-        )
+        .query_row(sql::FLEET_UPDATE.sqlite, params![row.arn, row.terminated, row.doc, row.id, expected], |r| r.get(0))
         .optional()
         .map_err(backend)?;
     let Some(version) = version else {
-        return Err(missing_or_conflict(conn, "SELECT 1 FROM fleets WHERE fleet_id = ?1", &row.id));
+        return Err(missing_or_conflict(conn, sql::FLEET_EXISTS.sqlite, &row.id));
     };
     fleet_children(conn, row, events)?;
     Ok(version)
 }
 
 /// Why a compare-and-swap matched no row: the row is gone or its version moved.
-pub(super) fn missing_or_conflict(conn: &Connection, sql: &str, key: &str) -> StoreError {
-    match conn.query_row(sql, [key], |_| Ok(())).optional() {
+pub(super) fn missing_or_conflict(conn: &Connection, statement: &str, key: &str) -> StoreError {
+    match conn.query_row(statement, [key], |_| Ok(())).optional() {
         Ok(Some(())) => StoreError::VersionConflict,
         Ok(None) => StoreError::NotFound,
         Err(err) => backend(err),
@@ -225,14 +193,7 @@ pub(super) fn list_fleet_events(
     before: i64,
     limit: usize,
 ) -> Result<Rows, StoreError> {
-    rows(
-        conn,
-        "SELECT seq, doc FROM events WHERE source = 'fleet' AND resource_id = ?1 AND seq < ?2 \
-         AND (?3 IS NULL OR event_time >= ?3) AND (?4 IS NULL OR event_time <= ?4) \
-         ORDER BY seq DESC LIMIT ?5",
-        &[&fleet_id, &before, &start, &end],
-        limit,
-    )
+    rows(conn, sql::FLEET_EVENTS_LIST.sqlite, &[&fleet_id, &before, &start, &end], limit)
 }
 
 /// Registers a compute row.
@@ -243,20 +204,13 @@ pub(super) fn create_compute(
     location: Option<&str>,
     doc: &str,
 ) -> Result<(), StoreError> {
-    let inserted = conn
-        .execute(
-            "INSERT INTO computes (fleet_id, compute_name, location, doc) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT (fleet_id, compute_name) DO NOTHING",
-            params![fleet_id, name, location, doc],
-        )
-        .map_err(backend)?;
+    let inserted = conn.execute(sql::COMPUTE_INSERT.sqlite, params![fleet_id, name, location, doc]).map_err(backend)?;
     if inserted == 0 { Err(StoreError::AlreadyExists) } else { Ok(()) }
 }
 
 /// Replaces a compute row's document; returns how many rows changed.
 pub(super) fn update_compute(conn: &Connection, fleet_id: &str, name: &str, doc: &str) -> Result<usize, StoreError> {
-    conn.execute("UPDATE computes SET doc = ?3 WHERE fleet_id = ?1 AND compute_name = ?2", params![fleet_id, name, doc])
-        .map_err(backend)
+    conn.execute(sql::COMPUTE_UPDATE.sqlite, params![fleet_id, name, doc]).map_err(backend)
 }
 
 /// Lists a fleet's computes after cursor `after`.
@@ -267,23 +221,14 @@ pub(super) fn list_computes(
     after: i64,
     limit: usize,
 ) -> Result<Rows, StoreError> {
-    rows(
-        conn,
-        "SELECT seq, doc FROM computes WHERE fleet_id = ?1 AND (?2 IS NULL OR location = ?2) AND seq > ?3 \
-         ORDER BY seq LIMIT ?4",
-        &[&fleet_id, &location, &after],
-        limit,
-    )
+    rows(conn, sql::COMPUTES_LIST.sqlite, &[&fleet_id, &location, &after], limit)
 }
 
 /// Deletes computes (one, or all of a fleet when `name` is `None`) and their tokens;
 /// returns how many computes were deleted.
 pub(super) fn delete_compute(conn: &Connection, fleet_id: &str, name: &str) -> Result<usize, StoreError> {
-    let deleted = conn
-        .execute("DELETE FROM computes WHERE fleet_id = ?1 AND compute_name = ?2", params![fleet_id, name])
-        .map_err(backend)?;
-    conn.execute("DELETE FROM auth_tokens WHERE fleet_id = ?1 AND compute_name = ?2", params![fleet_id, name])
-        .map_err(backend)?;
+    let deleted = conn.execute(sql::COMPUTE_DELETE.sqlite, params![fleet_id, name]).map_err(backend)?;
+    conn.execute(sql::AUTH_TOKENS_OF_COMPUTE_DELETE.sqlite, params![fleet_id, name]).map_err(backend)?;
     Ok(deleted)
 }
 
@@ -294,11 +239,9 @@ pub(super) fn put_auth_token(
     doc: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM auth_tokens WHERE expires_at < ?1", [now]).map_err(backend)?;
+    conn.execute(sql::AUTH_TOKENS_EXPIRED_DELETE.sqlite, [now]).map_err(backend)?;
     conn.execute(
-        "INSERT INTO auth_tokens (digest, fleet_id, compute_name, expires_at, doc) VALUES (?1, ?2, ?3, ?4, ?5) \
-         ON CONFLICT (digest) DO UPDATE SET fleet_id = excluded.fleet_id, compute_name = excluded.compute_name, \
-         expires_at = excluded.expires_at, doc = excluded.doc",
+        sql::AUTH_TOKEN_PUT.sqlite,
         params![token.digest, token.fleet_id, token.compute_name, token.expires_at.as_millis(), doc],
     )
     .map_err(backend)?;
@@ -308,11 +251,7 @@ pub(super) fn put_auth_token(
 /// Creates an alias row and its tags.
 pub(super) fn create_alias(conn: &Connection, row: &AliasRow, tags: &[Tag]) -> Result<(), StoreError> {
     let inserted = conn
-        .execute(
-            "INSERT INTO aliases (alias_id, arn, name, routing_type, version, doc) VALUES (?1, ?2, ?3, ?4, 1, ?5) \
-             ON CONFLICT (alias_id) DO NOTHING",
-            params![row.id, row.arn, row.name, row.routing_type, row.doc],
-        )
+        .execute(sql::ALIAS_INSERT.sqlite, params![row.id, row.arn, row.name, row.routing_type, row.doc])
         .map_err(backend)?;
     if inserted == 0 {
         return Err(StoreError::AlreadyExists);
@@ -328,35 +267,28 @@ pub(super) fn list_aliases(
     after: i64,
     limit: usize,
 ) -> Result<Rows, StoreError> {
-    rows(
-        conn,
-        "SELECT seq, doc FROM aliases WHERE seq > ?1 AND (?2 IS NULL OR routing_type = ?2) \
-         AND (?3 IS NULL OR name = ?3) ORDER BY seq LIMIT ?4",
-        &[&after, &routing_type, &name],
-        limit,
-    )
+    rows(conn, sql::ALIASES_LIST.sqlite, &[&after, &routing_type, &name], limit)
 }
 
 /// Compare-and-swap of an alias row.
 pub(super) fn update_alias(conn: &Connection, row: &AliasRow, expected: i64) -> Result<i64, StoreError> {
     let version: Option<i64> = conn
         .query_row(
-            "UPDATE aliases SET arn = ?1, name = ?2, routing_type = ?3, doc = ?4, version = version + 1 \
-             WHERE alias_id = ?5 AND version = ?6 RETURNING version",
+            sql::ALIAS_UPDATE.sqlite,
             params![row.arn, row.name, row.routing_type, row.doc, row.id, expected],
             |r| r.get(0),
         )
         .optional()
         .map_err(backend)?;
     let Some(version) = version else {
-        return Err(missing_or_conflict(conn, "SELECT 1 FROM aliases WHERE alias_id = ?1", &row.id));
+        return Err(missing_or_conflict(conn, sql::ALIAS_EXISTS.sqlite, &row.id));
     };
     Ok(version)
 }
 
 /// The tags of `arn`, sorted by key.
 pub(super) fn list_tags(conn: &Connection, arn: &str) -> Result<Vec<Tag>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT key, value FROM tags WHERE arn = ?1 ORDER BY key").map_err(backend)?;
+    let mut stmt = conn.prepare_cached(sql::TAGS_LIST.sqlite).map_err(backend)?;
     let tags = stmt.query_map([arn], |row| Ok(Tag { key: row.get(0)?, value: row.get(1)? })).map_err(backend)?;
     tags.collect::<Result<_, _>>().map_err(backend)
 }
@@ -370,10 +302,10 @@ pub(super) fn tag_resource(conn: &Connection, arn: &str, tags: &[Tag]) -> Result
 pub(super) fn untag_resource(conn: &Connection, arn: &str, keys: Option<&[String]>) -> Result<(), StoreError> {
     match keys {
         None => {
-            conn.execute("DELETE FROM tags WHERE arn = ?1", [arn]).map_err(backend)?;
+            conn.execute(sql::TAGS_DELETE.sqlite, [arn]).map_err(backend)?;
         }
         Some(keys) => {
-            let mut stmt = conn.prepare_cached("DELETE FROM tags WHERE arn = ?1 AND key = ?2").map_err(backend)?;
+            let mut stmt = conn.prepare_cached(sql::TAG_DELETE.sqlite).map_err(backend)?;
             for key in keys {
                 stmt.execute(params![arn, key]).map_err(backend)?;
             }
@@ -385,8 +317,7 @@ pub(super) fn untag_resource(conn: &Connection, arn: &str, keys: Option<&[String
 /// Stores a process's log archive, replacing any earlier one.
 pub(super) fn put_process_logs(conn: &Connection, logs: &ProcessLogs) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO process_logs (process_id, fleet_id, stored_at, archive) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (process_id) DO NOTHING",
+        sql::PROCESS_LOGS_INSERT.sqlite,
         params![logs.process_id, logs.fleet_id, logs.stored_at.as_millis(), logs.archive],
     )
     .map_err(backend)
@@ -395,7 +326,7 @@ pub(super) fn put_process_logs(conn: &Connection, logs: &ProcessLogs) -> Result<
 
 /// Which fleet and compute ran a process.
 pub(super) fn process_host(conn: &Connection, process_id: &str) -> Result<Option<ProcessHost>, StoreError> {
-    conn.query_row("SELECT fleet_id, compute_name FROM process_hosts WHERE process_id = ?1", [process_id], |r| {
+    conn.query_row(sql::PROCESS_HOST_GET.sqlite, [process_id], |r| {
         Ok(ProcessHost { fleet_id: r.get(0)?, compute_name: r.get(1)? })
     })
     .optional()
@@ -404,7 +335,7 @@ pub(super) fn process_host(conn: &Connection, process_id: &str) -> Result<Option
 
 /// A process's log archive.
 pub(super) fn process_logs(conn: &Connection, process_id: &str) -> Result<Option<ProcessLogs>, StoreError> {
-    conn.query_row("SELECT fleet_id, stored_at, archive FROM process_logs WHERE process_id = ?1", [process_id], |r| {
+    conn.query_row(sql::PROCESS_LOGS_GET.sqlite, [process_id], |r| {
         Ok(ProcessLogs {
             process_id: process_id.to_owned(),
             fleet_id: r.get(0)?,

@@ -1,4 +1,4 @@
-//! The SQL of game sessions and player sessions on SQLite. Writes run inside the
+//! Game sessions and player sessions on SQLite, with the statements of `sql`. Writes run inside the
 //! writer's transaction (see `writer`); returning `Err` undoes all they did.
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -6,18 +6,15 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::queries::{Rows, append_events, missing_or_conflict};
 use crate::StoreError;
 use crate::common::{EventRow, GameSessionRow, Listing, Param, PlayerSessionRow, backend};
+use crate::sql;
 
 /// The statement telling a missing game session from a moved one.
-const GAME_SESSION_EXISTS: &str = "SELECT 1 FROM game_sessions WHERE game_session_id = ?1";
+const GAME_SESSION_EXISTS: &str = sql::GAME_SESSION_EXISTS.sqlite;
 
 /// Creates a game session row, unless its ID or its idempotency token is taken.
 pub(super) fn create_game_session(conn: &Connection, row: &GameSessionRow) -> Result<(), StoreError> {
     let inserted = conn
-        .prepare_cached(
-            "INSERT INTO game_sessions (game_session_id, fleet_id, location, status, creator_id, creation_time, \
-             termination_time, idempotency_token, version, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9) \
-             ON CONFLICT DO NOTHING",
-        )
+        .prepare_cached(sql::GAME_SESSION_INSERT.sqlite)
         .map_err(backend)?
         .execute(params![
             row.id,
@@ -39,10 +36,7 @@ pub(super) fn create_game_session(conn: &Connection, row: &GameSessionRow) -> Re
 /// are left alone.
 pub(super) fn update_game_session(conn: &Connection, row: &GameSessionRow, expected: i64) -> Result<i64, StoreError> {
     let version: Option<i64> = conn
-        .prepare_cached(
-            "UPDATE game_sessions SET status = ?1, termination_time = ?2, doc = ?3, version = version + 1 \
-             WHERE game_session_id = ?4 AND version = ?5 RETURNING version",
-        )
+        .prepare_cached(sql::GAME_SESSION_UPDATE.sqlite)
         .map_err(backend)?
         .query_row(params![row.status, row.termination_time, row.doc, row.id, expected], |r| r.get(0))
         .optional()
@@ -70,9 +64,7 @@ pub(super) fn count_by_creator(
     since: i64,
 ) -> Result<usize, StoreError> {
     let count: i64 = conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM game_sessions WHERE fleet_id = ?1 AND creator_id = ?2 AND creation_time >= ?3",
-        )
+        .prepare_cached(sql::GAME_SESSIONS_BY_CREATOR.sqlite)
         .map_err(backend)?
         .query_row(params![fleet_id, creator_id, since], |r| r.get(0))
         .map_err(backend)?;
@@ -87,12 +79,7 @@ pub(super) fn add_player_sessions(
     players: &[PlayerSessionRow],
 ) -> Result<i64, StoreError> {
     let version = update_game_session(conn, session, expected)?;
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT INTO player_sessions (player_session_id, game_session_id, player_id, status, creation_time, doc) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (player_session_id) DO NOTHING",
-        )
-        .map_err(backend)?;
+    let mut insert = conn.prepare_cached(sql::PLAYER_SESSION_INSERT.sqlite).map_err(backend)?;
     for p in players {
         let inserted = insert
             .execute(params![p.id, p.game_session_id, p.player_id, p.status, p.creation_time, p.doc])
@@ -115,12 +102,7 @@ pub(super) fn change(
     if let Some((session, expected)) = session {
         update_game_session(conn, session, expected)?;
     }
-    let mut update = conn
-        .prepare_cached(
-            "UPDATE player_sessions SET game_session_id = ?1, player_id = ?2, status = ?3, creation_time = ?4, \
-             doc = ?5 WHERE player_session_id = ?6",
-        )
-        .map_err(backend)?;
+    let mut update = conn.prepare_cached(sql::PLAYER_SESSION_UPDATE.sqlite).map_err(backend)?;
     for player in players {
         let updated = update
             .execute(params![
@@ -142,11 +124,6 @@ pub(super) fn change(
 /// Deletes game sessions that ended before `ended_before` (milliseconds) and their
 /// player sessions; returns how many game sessions were deleted.
 pub(super) fn purge(conn: &Connection, ended_before: i64) -> Result<usize, StoreError> {
-    conn.execute(
-        "DELETE FROM player_sessions WHERE game_session_id IN \
-         (SELECT game_session_id FROM game_sessions WHERE termination_time < ?1)",
-        [ended_before],
-    )
-    .map_err(backend)?;
-    conn.execute("DELETE FROM game_sessions WHERE termination_time < ?1", [ended_before]).map_err(backend)
+    conn.execute(sql::sqlite::PLAYER_SESSIONS_PURGE, [ended_before]).map_err(backend)?;
+    conn.execute(sql::sqlite::GAME_SESSIONS_PURGE, [ended_before]).map_err(backend)
 }

@@ -15,6 +15,7 @@ use crate::common::{
     fleet_event_rows, from_doc, outbox_events, page_of, random_secret, to_doc,
 };
 use crate::prelude::*;
+use crate::sql::{self, Dialect};
 use crate::{
     AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
     Sequenced, SessionChange, StoreError, Versioned,
@@ -51,7 +52,7 @@ impl Locations for SqliteStore {
 
     async fn get_location(&self, name: &str) -> Result<Option<Location>, StoreError> {
         let name = name.to_owned();
-        decode_doc(self.read(move |c| queries::doc(c, "SELECT doc FROM locations WHERE name = ?1", &[&name])).await?)
+        decode_doc(self.read(move |c| queries::doc(c, sql::LOCATION_GET.sqlite, &[&name])).await?)
     }
 
     async fn list_locations(&self, page: PageRequest) -> Result<Page<Location>, StoreError> {
@@ -61,8 +62,7 @@ impl Locations for SqliteStore {
 
     async fn delete_location(&self, name: &str) -> Result<(), StoreError> {
         let name = name.to_owned();
-        self.write(move |c| queries::delete_tagged(c, "DELETE FROM locations WHERE name = ?1 RETURNING arn", &name))
-            .await
+        self.write(move |c| queries::delete_tagged(c, sql::LOCATION_DELETE.sqlite, &name)).await
     }
 }
 
@@ -87,10 +87,7 @@ impl Fleets for SqliteStore {
 
     async fn get_fleet(&self, fleet_id: &str) -> Result<Option<Versioned<Fleet>>, StoreError> {
         let id = fleet_id.to_owned();
-        decode(
-            self.read(move |c| queries::versioned(c, "SELECT doc, version FROM fleets WHERE fleet_id = ?1", &id))
-                .await?,
-        )
+        decode(self.read(move |c| queries::versioned(c, sql::FLEET_GET.sqlite, &id)).await?)
     }
 
     async fn list_fleets(&self, include_terminated: bool, page: PageRequest) -> Result<Page<Fleet>, StoreError> {
@@ -139,8 +136,8 @@ impl Computes for SqliteStore {
 
     async fn get_compute(&self, fleet_id: &str, compute_name: &str) -> Result<Option<ComputeRecord>, StoreError> {
         let (id, name) = (fleet_id.to_owned(), compute_name.to_owned());
-        let sql = "SELECT doc FROM computes WHERE fleet_id = ?1 AND compute_name = ?2";
-        decode_doc(self.read(move |c| queries::doc(c, sql, &[&id, &name])).await?)
+        let statement = sql::COMPUTE_GET.sqlite;
+        decode_doc(self.read(move |c| queries::doc(c, statement, &[&id, &name])).await?)
     }
 
     async fn list_computes(
@@ -181,9 +178,7 @@ impl Computes for SqliteStore {
 
     async fn get_auth_token(&self, digest: &str) -> Result<Option<AuthToken>, StoreError> {
         let digest = digest.to_owned();
-        decode_doc(
-            self.read(move |c| queries::doc(c, "SELECT doc FROM auth_tokens WHERE digest = ?1", &[&digest])).await?,
-        )
+        decode_doc(self.read(move |c| queries::doc(c, sql::AUTH_TOKEN_GET.sqlite, &[&digest])).await?)
     }
 }
 
@@ -196,10 +191,7 @@ impl Aliases for SqliteStore {
 
     async fn get_alias(&self, alias_id: &str) -> Result<Option<Versioned<AliasRecord>>, StoreError> {
         let id = alias_id.to_owned();
-        decode(
-            self.read(move |c| queries::versioned(c, "SELECT doc, version FROM aliases WHERE alias_id = ?1", &id))
-                .await?,
-        )
+        decode(self.read(move |c| queries::versioned(c, sql::ALIAS_GET.sqlite, &id)).await?)
     }
 
     async fn list_aliases(&self, filter: &AliasFilter, page: PageRequest) -> Result<Page<AliasRecord>, StoreError> {
@@ -220,8 +212,7 @@ impl Aliases for SqliteStore {
 
     async fn delete_alias(&self, alias_id: &str) -> Result<(), StoreError> {
         let id = alias_id.to_owned();
-        self.write(move |c| queries::delete_tagged(c, "DELETE FROM aliases WHERE alias_id = ?1 RETURNING arn", &id))
-            .await
+        self.write(move |c| queries::delete_tagged(c, sql::ALIAS_DELETE.sqlite, &id)).await
     }
 }
 
@@ -260,14 +251,14 @@ impl Sessions for SqliteStore {
         game_session_id: &str,
     ) -> Result<Option<Versioned<GameSessionRecord>>, StoreError> {
         let id = game_session_id.to_owned();
-        let sql = "SELECT doc, version FROM game_sessions WHERE game_session_id = ?1";
-        decode(self.read(move |c| queries::versioned(c, sql, &id)).await?)
+        let statement = sql::GAME_SESSION_GET.sqlite;
+        decode(self.read(move |c| queries::versioned(c, statement, &id)).await?)
     }
 
     async fn get_game_session_by_token(&self, token: &str) -> Result<Option<Versioned<GameSessionRecord>>, StoreError> {
         let token = token.to_owned();
-        let sql = "SELECT doc, version FROM game_sessions WHERE idempotency_token = ?1";
-        decode(self.read(move |c| queries::versioned(c, sql, &token)).await?)
+        let statement = sql::GAME_SESSION_BY_TOKEN.sqlite;
+        decode(self.read(move |c| queries::versioned(c, statement, &token)).await?)
     }
 
     async fn update_game_session(&self, session: &GameSessionRecord, expected_version: i64) -> Result<i64, StoreError> {
@@ -280,7 +271,7 @@ impl Sessions for SqliteStore {
         filter: &GameSessionFilter,
         page: PageRequest,
     ) -> Result<Page<GameSessionRecord>, StoreError> {
-        let listing = Listing::game_sessions(filter, after_ascending(page.after), page.limit, '?');
+        let listing = Listing::game_sessions(filter, after_ascending(page.after), page.limit, Dialect::Sqlite);
         page_of(self.read(move |c| sessions::list(c, &listing)).await?, page.limit)
     }
 
@@ -314,8 +305,8 @@ impl Sessions for SqliteStore {
 
     async fn get_player_session(&self, player_session_id: &str) -> Result<Option<PlayerSessionRecord>, StoreError> {
         let id = player_session_id.to_owned();
-        let sql = "SELECT doc FROM player_sessions WHERE player_session_id = ?1";
-        decode_doc(self.read(move |c| queries::doc(c, sql, &[&id])).await?)
+        let statement = sql::PLAYER_SESSION_GET.sqlite;
+        decode_doc(self.read(move |c| queries::doc(c, statement, &[&id])).await?)
     }
 
     async fn list_player_sessions(
@@ -323,7 +314,7 @@ impl Sessions for SqliteStore {
         filter: &PlayerSessionFilter,
         page: PageRequest,
     ) -> Result<Page<PlayerSessionRecord>, StoreError> {
-        let listing = Listing::player_sessions(filter, after_ascending(page.after), page.limit, '?');
+        let listing = Listing::player_sessions(filter, after_ascending(page.after), page.limit, Dialect::Sqlite);
         page_of(self.read(move |c| sessions::list(c, &listing)).await?, page.limit)
     }
 
@@ -347,8 +338,8 @@ impl LogArchives for SqliteStore {
     async fn purge_process_logs(&self, stored_before: Timestamp) -> Result<usize, StoreError> {
         self.write(move |c| {
             let cutoff = stored_before.as_millis();
-            c.execute("DELETE FROM process_hosts WHERE ended_at < ?1", [cutoff]).map_err(crate::common::backend)?;
-            c.execute("DELETE FROM process_logs WHERE stored_at < ?1", [cutoff]).map_err(crate::common::backend)
+            c.execute(sql::PROCESS_HOSTS_PURGE.sqlite, [cutoff]).map_err(crate::common::backend)?;
+            c.execute(sql::PROCESS_LOGS_PURGE.sqlite, [cutoff]).map_err(crate::common::backend)
         })
         .await
     }
@@ -360,19 +351,9 @@ impl ServerProcesses for SqliteStore {
         let (id, doc) = (process.process_id.clone(), to_doc(process)?);
         let (fleet_id, compute_name) = (process.fleet_id.clone(), process.compute_name.clone());
         self.write(move |c| {
-            c.execute(
-                "INSERT INTO process_hosts (process_id, fleet_id, compute_name) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (process_id) DO NOTHING",
-                [&id, &fleet_id, &compute_name],
-            )
-            .map_err(crate::common::backend)?;
-            c.execute(
-                "INSERT INTO server_processes (process_id, doc) VALUES (?1, ?2) \
-                 ON CONFLICT (process_id) DO UPDATE SET doc = excluded.doc",
-                [&id, &doc],
-            )
-            .map(drop)
-            .map_err(crate::common::backend)
+            c.execute(sql::PROCESS_HOST_INSERT.sqlite, [&id, &fleet_id, &compute_name])
+                .map_err(crate::common::backend)?;
+            c.execute(sql::SERVER_PROCESS_PUT.sqlite, [&id, &doc]).map(drop).map_err(crate::common::backend)
         })
         .await
     }
@@ -380,14 +361,9 @@ impl ServerProcesses for SqliteStore {
     async fn delete_server_process(&self, process_id: &str, ended_at: Timestamp) -> Result<(), StoreError> {
         let id = process_id.to_owned();
         self.write(move |c| {
-            c.execute(
-                "UPDATE process_hosts SET ended_at = ?1 WHERE process_id = ?2 AND ended_at IS NULL",
-                rusqlite::params![ended_at.as_millis(), id],
-            )
-            .map_err(crate::common::backend)?;
-            c.execute("DELETE FROM server_processes WHERE process_id = ?1", [&id])
-                .map(drop)
-                .map_err(crate::common::backend)
+            c.execute(sql::PROCESS_HOST_END.sqlite, rusqlite::params![ended_at.as_millis(), id])
+                .map_err(crate::common::backend)?;
+            c.execute(sql::SERVER_PROCESS_DELETE.sqlite, [&id]).map(drop).map_err(crate::common::backend)
         })
         .await
     }
@@ -400,9 +376,7 @@ impl ServerProcesses for SqliteStore {
     async fn list_server_processes(&self) -> Result<Vec<ServerProcessRecord>, StoreError> {
         let docs = self
             .read(|c| {
-                let mut stmt = c
-                    .prepare("SELECT doc FROM server_processes ORDER BY process_id")
-                    .map_err(crate::common::backend)?;
+                let mut stmt = c.prepare(sql::SERVER_PROCESSES_LIST.sqlite).map_err(crate::common::backend)?;
                 let docs = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(crate::common::backend)?;
                 docs.collect::<Result<Vec<_>, _>>().map_err(crate::common::backend)
             })
