@@ -157,6 +157,19 @@ impl Sessions {
         reason: Option<GameSessionStatusReason>,
         events: &[OutboxEvent],
     ) -> Result<GameSessionRecord, ApiError> {
+        let ended = self.end_session_if(game_session_id, reason, events, |_| true).await?;
+        ended.ok_or_else(|| ApiError::not_found(format!("Game session {game_session_id} not found.")))
+    }
+
+    /// [`end_session`](Self::end_session) if `condition` holds for the session as last read;
+    /// `None` when it does not, and nothing is written.
+    async fn end_session_if(
+        &self,
+        game_session_id: &str,
+        reason: Option<GameSessionStatusReason>,
+        events: &[OutboxEvent],
+        condition: impl Fn(&GameSessionRecord) -> bool,
+    ) -> Result<Option<GameSessionRecord>, ApiError> {
         let now = self.clock.now();
         let not_found = || ApiError::not_found(format!("Game session {game_session_id} not found."));
         let resource = format!("Game session {game_session_id}");
@@ -165,6 +178,9 @@ impl Sessions {
             attempts.next()?;
             let current =
                 self.store.get_game_session(game_session_id).await.map_err(internal)?.ok_or_else(not_found)?;
+            if !condition(&current.value) {
+                return Ok(None);
+            }
             let mut record = current.value;
             game_session::end(&mut record.game_session, reason, now);
             record.game_session.current_player_session_count = Some(0);
@@ -175,7 +191,7 @@ impl Sessions {
             }
             let change = SessionChange { session: Some((&record, current.version)), players: &players, events };
             if cas::written(self.store.change_sessions(change).await, not_found)?.is_some() {
-                return Ok(record);
+                return Ok(Some(record));
             }
         }
     }
@@ -283,23 +299,17 @@ impl Sessions {
             if created.plus(Duration::from_secs(u64::from(timeout.unsigned_abs()))) > now {
                 continue;
             }
+            let event = openlift_core::fleet::event(
+                &fleet_id,
+                EventCode::GameSessionActivationTimeout,
+                format!("Game session {} was not activated within {timeout} seconds.", record.id()),
+                now,
+            );
             // The process may have activated the session since it was listed: then it stays.
-            let ended = self
-                .update_session(record.id(), |r| {
-                    if r.game_session.status != Some(GameSessionStatus::Activating) {
-                        return Err(ApiError::new(
-                            ErrorCode::InvalidGameSessionStatusException,
-                            "no longer activating",
-                        ));
-                    }
-                    game_session::end(&mut r.game_session, None, now);
-                    Ok(())
-                })
-                .await;
-            match ended {
-                Ok(_) => {}
-                Err(e) if e.code == ErrorCode::InvalidGameSessionStatusException => continue,
-                Err(e) => return Err(e),
+            let activating = |r: &GameSessionRecord| r.game_session.status == Some(GameSessionStatus::Activating);
+            let events = [OutboxEvent::Fleet(event)];
+            if self.end_session_if(record.id(), None, &events, activating).await?.is_none() {
+                continue;
             }
             // A claim released by a request cancelled while the session was being stored
             // leaves the session here while its process may host another one by now.
@@ -308,13 +318,6 @@ impl Sessions {
             {
                 let _ = self.processes.terminate(process_id, now);
             }
-            let event = openlift_core::fleet::event(
-                &fleet_id,
-                EventCode::GameSessionActivationTimeout,
-                format!("Game session {} was not activated within {timeout} seconds.", record.id()),
-                now,
-            );
-            self.fleets.record_event(&fleet_id, event).await;
         }
         self.expire_reservations(now).await?;
         self.store.purge_game_sessions(now.minus(game_session::RETENTION)).await.map_err(internal)?;

@@ -32,6 +32,7 @@ const PROCESS: &str = "process-1";
 struct World {
     app: App,
     store: Arc<FaultyStore>,
+    clock: Arc<ManualClock>,
     fleet_id: String,
     _connection: Attached,
     _dir: tempfile::TempDir,
@@ -59,7 +60,7 @@ impl World {
         });
         let app = App {
             store: store.clone(),
-            clock,
+            clock: clock.clone(),
             scope: ArnScope { region: "us-west-2".into(), account_id: "123456789012".into() },
             credentials: Default::default(),
             paging,
@@ -96,7 +97,7 @@ impl World {
         };
         let connection = app.sdk.processes.attach(attach, now).unwrap();
         app.sdk.processes.activate(PROCESS, Activation { port: Some(7777), ..Default::default() }, now).unwrap();
-        World { app, store, fleet_id, _connection: connection, _dir: dir }
+        World { app, store, clock, fleet_id, _connection: connection, _dir: dir }
     }
 
     fn create_input(&self) -> CreateGameSessionInput {
@@ -303,6 +304,31 @@ async fn a_deregistration_the_store_cannot_write_keeps_the_compute_and_its_proce
     assert!(world.store.get_compute(&world.fleet_id, "compute-1").await.unwrap().is_none());
     let session = world.store.get_game_session(&id).await.unwrap().unwrap().value.game_session;
     assert_eq!(session.status, Some(GameSessionStatus::Terminated), "the retired process's session ended");
+}
+
+#[tokio::test]
+async fn an_activation_timeout_ends_the_session_and_records_its_event_in_one_write_or_not_at_all() {
+    let world = World::new().await;
+    let id = world.create().await.unwrap().game_session.unwrap().game_session_id.unwrap();
+    let events_before = world.store.events_after(0, 100).await.unwrap().len();
+    let state = || async {
+        let session = world.store.get_game_session(&id).await.unwrap().unwrap().value.game_session;
+        (session.status, world.store.events_after(0, 100).await.unwrap().len() - events_before)
+    };
+    let timeout = openlift_core::fleet::DEFAULT_ACTIVATION_TIMEOUT_SECONDS.unsigned_abs();
+    world.clock.advance(Duration::from_secs(u64::from(timeout)));
+
+    world.store.inject("change_sessions", Fault::Fail(disk_full));
+    let error = world.app.services.sessions.sweep().await.unwrap_err();
+    assert_eq!(error.code, ErrorCode::InternalServiceException);
+    assert_eq!(state().await, (Some(GameSessionStatus::Activating), 0), "a failed write changed nothing");
+
+    world.store.heal();
+    world.app.services.sessions.sweep().await.unwrap();
+    assert_eq!(state().await, (Some(GameSessionStatus::Terminated), 1));
+    let events = world.store.events_after(0, 100).await.unwrap();
+    let openlift_store::OutboxEvent::Fleet(event) = &events.last().unwrap().value;
+    assert_eq!(event.event.event_code, Some(EventCode::GameSessionActivationTimeout));
 }
 
 #[test]
