@@ -20,6 +20,7 @@ pub mod locks;
 pub mod logs;
 pub mod sdk;
 pub mod service;
+mod socket;
 pub mod tasks;
 mod websocket;
 pub mod workers;

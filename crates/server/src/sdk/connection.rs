@@ -1,41 +1,24 @@
-//! One task per SDK WebSocket (`server-sdk-protocol.md` sections 1.3, 2 and 8.3–8.7).
+//! One task per SDK WebSocket (`server-sdk-protocol.md` sections 1.3, 2 and 8.3–8.7),
+//! driven by [`crate::socket`]; this module is what the SDK endpoint says:
 //!
-//! The task is the connection's only writer: it answers requests inline (every handler is
-//! an in-memory registry operation) and drains the bounded outbound queue the registry
-//! pushes into. Rules it applies:
-//!
-//! * Text frames only; binary frames are ignored, pings answered (by tungstenite).
 //! * A repeated `RequestId` gets the response already sent (the C++ SDK resends).
 //! * After a successful `TerminateServerProcess` the connection closes with 1000 a second
 //!   later, so the SDK reads the 200 before the close.
-//! * A connection sending more than its frame budget ([`BURST`] frames, refilled at
+//! * A connection sending more than [`BURST`] frames at once (refilled at
 //!   [`RATE_PER_SECOND`]) is closed with 1008; frames over [`MAX_MESSAGE_BYTES`] end it.
-//!   Either way only that connection suffers.
 //! * A successful `ActivateServerProcess` or `ActivateGameSession` is reported to the
 //!   process's agent ([`crate::agent`]).
-//! * A server ping every [`PING_INTERVAL`]; a connection silent for [`IDLE_LIMIT`] is dropped.
-//! * On server shutdown the close code is 1012 (service restart): the SDKs treat anything
-//!   but 1000/1001 as abnormal and reconnect. A connection dropped by the registry (it
-//!   stopped reading) is cut without a close frame, which makes the SDK reconnect too.
 
-use std::future::pending;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
-use tokio::time::Instant;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
 use super::handlers::{self, Caller};
 use super::messages::{self, Failure};
-use super::registry::{Attached, Outbound};
+use super::registry::Attached;
 use super::session_actions;
 use crate::app::App;
+use crate::socket::{self, Budget, Conversation, Settings, Wiring};
 
 /// Largest message accepted; SDK requests are a few hundred bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -48,151 +31,37 @@ const READ_BUFFER_BYTES: usize = 4096;
 pub const BURST: f64 = 500.0;
 /// Frames per second a connection may send on average.
 pub const RATE_PER_SECOND: f64 = 100.0;
-/// How often the server pings.
-pub const PING_INTERVAL: Duration = Duration::from_secs(60);
-/// How long a connection may stay silent (not even a pong) before it is dropped.
-pub const IDLE_LIMIT: Duration = Duration::from_secs(5 * 60);
-/// How long after answering `TerminateServerProcess` the connection is closed.
-const CLOSE_AFTER_ENDING: Duration = Duration::from_secs(1);
-/// How long to wait for the peer's close frame after sending ours.
-const CLOSE_HANDSHAKE: Duration = Duration::from_secs(1);
 
-type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+/// How SDK connections are driven.
+const SETTINGS: Settings = Settings {
+    endpoint: "sdk",
+    max_message_bytes: MAX_MESSAGE_BYTES,
+    read_buffer_bytes: Some(READ_BUFFER_BYTES),
+    budget: Some(Budget { burst: BURST, rate_per_second: RATE_PER_SECOND }),
+    ending_reason: "server process ended",
+    outlives_queue: false,
+};
 
-/// A token bucket of inbound frames.
-struct Budget {
-    tokens: f64,
-    refilled: Instant,
+/// One process's side of the conversation.
+struct Process<'a> {
+    app: &'a App,
+    caller: Caller<'a>,
 }
 
-impl Budget {
-    fn new() -> Self {
-        Budget { tokens: BURST, refilled: Instant::now() }
+impl Conversation for Process<'_> {
+    async fn answer(&mut self, text: &str) -> Option<(String, bool)> {
+        answer(self.app, self.caller, text).await
     }
-
-    fn take(&mut self) -> bool {
-        let now = Instant::now();
-        let earned = now.duration_since(self.refilled).as_secs_f64() * RATE_PER_SECOND;
-        self.tokens = (self.tokens + earned).min(BURST);
-        self.refilled = now;
-        if self.tokens < 1.0 {
-            return false;
-        }
-        self.tokens -= 1.0;
-        true
-    }
-}
-
-/// How the connection ends.
-enum Stop {
-    /// Send a close frame.
-    Close(u16, &'static str),
-    /// Cut the socket without one.
-    Drop,
 }
 
 /// Runs one connection of `process_id` from the upgrade until it ends, then detaches it.
 pub(super) async fn run(app: Arc<App>, on_upgrade: OnUpgrade, process_id: String, attached: Attached) {
-    let Attached { generation, mut outbound, kill } = attached;
-    let upgraded = tokio::select! {
-        upgraded = on_upgrade => upgraded,
-        () = app.sdk.tasks.cancel.cancelled() => {
-            app.sdk.processes.detach(&process_id, generation, app.now());
-            return;
-        }
-    };
-    match upgraded {
-        Ok(upgraded) => {
-            let config = WebSocketConfig::default()
-                .read_buffer_size(READ_BUFFER_BYTES)
-                .max_message_size(Some(MAX_MESSAGE_BYTES))
-                .max_frame_size(Some(MAX_MESSAGE_BYTES));
-            let mut socket = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-            let caller = Caller { process_id: &process_id, generation };
-            let stop = serve(&app, caller, &mut socket, &mut outbound, &kill).await;
-            if let Stop::Close(code, reason) = stop {
-                tracing::debug!(process_id = %process_id, generation, code, reason, "closing sdk connection");
-                let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
-                if socket.close(Some(frame)).await.is_ok() {
-                    let drain = async { while let Some(Ok(_)) = socket.next().await {} };
-                    let _ = tokio::time::timeout(CLOSE_HANDSHAKE, drain).await;
-                }
-            }
-        }
-        Err(error) => tracing::debug!(process_id = %process_id, %error, "upgrade did not complete"),
-    }
+    let Attached { generation, outbound, kill } = attached;
+    let wiring = Wiring { outbound, kill, shutdown: app.sdk.tasks.cancel.clone() };
+    let mut process = Process { app: &app, caller: Caller { process_id: &process_id, generation } };
+    socket::drive(SETTINGS, &process_id, on_upgrade, wiring, &mut process).await;
     tracing::info!(process_id = %process_id, generation, "sdk connection closed");
     app.sdk.processes.detach(&process_id, generation, app.now());
-}
-
-async fn serve(
-    app: &App,
-    caller: Caller<'_>,
-    socket: &mut Socket,
-    outbound: &mut tokio::sync::mpsc::Receiver<Outbound>,
-    kill: &tokio_util::sync::CancellationToken,
-) -> Stop {
-    let mut budget = Budget::new();
-    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
-    let mut last_heard = Instant::now();
-    let mut closing: Option<Instant> = None;
-    loop {
-        let close_due = async {
-            match closing {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => pending().await,
-            }
-        };
-        tokio::select! {
-            () = app.sdk.tasks.cancel.cancelled() => return Stop::Close(1012, "server restarting"),
-            () = kill.cancelled() => return Stop::Drop,
-            () = close_due => return Stop::Close(1000, "server process ended"),
-            out = outbound.recv() => match out {
-                Some(Outbound::Frame(frame)) => {
-                    if socket.send(Message::text(frame)).await.is_err() {
-                        return Stop::Drop;
-                    }
-                }
-                Some(Outbound::Close(code, reason)) => return Stop::Close(code, reason),
-                None => return Stop::Drop,
-            },
-            _ = ping.tick() => {
-                if last_heard.elapsed() >= IDLE_LIMIT {
-                    tracing::info!(process_id = %caller.process_id, "sdk connection silent; dropping it");
-                    return Stop::Drop;
-                }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    return Stop::Drop;
-                }
-            }
-            frame = socket.next() => {
-                last_heard = Instant::now();
-                let text = match frame {
-                    None | Some(Err(_)) => return Stop::Drop,
-                    Some(Ok(Message::Text(text))) => Some(text),
-                    Some(Ok(Message::Binary(_))) => None,
-                    Some(Ok(_)) => continue,
-                };
-                if !budget.take() {
-                    tracing::warn!(process_id = %caller.process_id, "sdk connection floods; closing it");
-                    return Stop::Close(1008, "too many messages");
-                }
-                let Some(text) = text else {
-                    tracing::debug!(process_id = %caller.process_id, "binary frame ignored");
-                    continue;
-                };
-                let Some((reply, ending)) = answer(app, caller, &text).await else {
-                    continue;
-                };
-                if socket.send(Message::text(reply)).await.is_err() {
-                    return Stop::Drop;
-                }
-                if ending && closing.is_none() {
-                    closing = Some(Instant::now() + CLOSE_AFTER_ENDING);
-                }
-            }
-        }
-    }
 }
 
 /// The response to one text frame, and whether it ended the process; `None` for a frame

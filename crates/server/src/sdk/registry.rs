@@ -34,6 +34,7 @@ pub use super::process::{
     AttachError, Delivery, EndReason, Expiry, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Swept, Usage,
 };
 use super::push::{Push, TerminateProcess};
+use crate::socket::Outgoing;
 use index::{Index, Place, Rank, Standing};
 
 /// How long a process told to terminate has to call `ProcessEnding` before it is ended
@@ -54,19 +55,10 @@ const TOKENS_PER_PROCESS: usize = 8;
 /// minutes remain). A SigV4 connection counts as expiring at once (`sdk::auth`).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(15 * 60);
 
-/// What a connection task receives from the registry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Outbound {
-    /// A text frame to write.
-    Frame(String),
-    /// Close the connection with this code and reason.
-    Close(u16, &'static str),
-}
-
 /// The registry's handle on one attached connection.
 struct Link {
     generation: u64,
-    outbound: mpsc::Sender<Outbound>,
+    outbound: mpsc::Sender<Outgoing>,
     kill: CancellationToken,
 }
 
@@ -108,7 +100,7 @@ pub(crate) struct Attach {
 /// An attached connection: its generation, its outbound queue and its kill switch.
 pub(crate) struct Attached {
     pub(crate) generation: u64,
-    pub(crate) outbound: mpsc::Receiver<Outbound>,
+    pub(crate) outbound: mpsc::Receiver<Outgoing>,
     pub(crate) kill: CancellationToken,
 }
 
@@ -214,7 +206,7 @@ impl Entry {
     /// Sends a frame to the newest connection able to take it, else queues it.
     fn deliver(&mut self, frame: String) -> Result<Delivery, ProcessError> {
         while let Some(link) = self.links.last() {
-            match link.outbound.try_send(Outbound::Frame(frame.clone())) {
+            match link.outbound.try_send(Outgoing::Frame(frame.clone())) {
                 Ok(()) => return Ok(Delivery::Sent),
                 Err(TrySendError::Full(_)) => {
                     tracing::warn!(process_id = %self.info.process_id, generation = link.generation,
@@ -238,7 +230,7 @@ impl Entry {
         self.info.status = ProcessStatus::Ended { at: now, reason };
         let (kept, others): (Vec<Link>, Vec<Link>) = self.links.drain(..).partition(|l| Some(l.generation) == keep);
         for link in others {
-            if link.outbound.try_send(Outbound::Close(1000, "server process ended")).is_err() {
+            if link.outbound.try_send(Outgoing::Close(1000, "server process ended")).is_err() {
                 link.kill.cancel();
             }
         }
@@ -301,7 +293,7 @@ impl Registry {
         let (sender, outbound) = mpsc::channel(OUTBOUND_CAPACITY);
         for frame in entry.pending.drain(..) {
             // The channel is new and larger than the pending queue.
-            let _ = sender.try_send(Outbound::Frame(frame));
+            let _ = sender.try_send(Outgoing::Frame(frame));
         }
         let generation = entry.next_generation;
         entry.next_generation += 1;

@@ -138,8 +138,8 @@ fn a_deregistered_computes_processes_end_and_cannot_attach_again() {
     let status = registry.get("gone-1").unwrap().status;
     assert_eq!(status, ProcessStatus::Ended { at: at(7), reason: EndReason::Deregistered });
     let told = Push::TerminateProcess(TerminateProcess { termination_time: at(7) });
-    assert_eq!(gone.outbound.try_recv().unwrap(), Outbound::Frame(told.to_frame()));
-    assert_eq!(gone.outbound.try_recv().unwrap(), Outbound::Close(1000, "server process ended"));
+    assert_eq!(gone.outbound.try_recv().unwrap(), Outgoing::Frame(told.to_frame()));
+    assert_eq!(gone.outbound.try_recv().unwrap(), Outgoing::Close(1000, "server process ended"));
     assert!(registry.retire_compute("fleet-1", "gone", at(8)).is_empty(), "a process ends once");
     assert_eq!(claim(&registry, "gs-1", None).as_deref(), Some("kept-1"));
     assert_eq!(claim(&registry, "gs-2", None), None);

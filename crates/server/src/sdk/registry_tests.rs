@@ -42,7 +42,7 @@ fn ready(registry: &Registry, pid: &str, location: &str, now: Timestamp) -> Atta
     attached
 }
 
-fn next_frame(attached: &mut Attached) -> Outbound {
+fn next_frame(attached: &mut Attached) -> Outgoing {
     attached.outbound.try_recv().expect("a frame for the connection")
 }
 
@@ -91,7 +91,7 @@ fn ending_closes_the_other_connections_normally() {
     let mut old = ready(&registry, "p1", "custom-a", t0());
     let current = attach(&registry, "p1", "custom-a", t0());
     registry.end("p1", current.generation, t0()).unwrap();
-    assert_eq!(next_frame(&mut old), Outbound::Close(1000, "server process ended"));
+    assert_eq!(next_frame(&mut old), Outgoing::Close(1000, "server process ended"));
     assert!(matches!(
         registry.get("p1").unwrap().status,
         ProcessStatus::Ended { reason: EndReason::ProcessEnding, .. }
@@ -105,18 +105,18 @@ fn pushes_go_to_the_newest_connection_and_wait_while_none_is_attached() {
     let mut new = attach(&registry, "p1", "custom-a", t0());
     let push = Push::TerminateProcess(TerminateProcess { termination_time: t0() });
     assert_eq!(registry.push("p1", &push), Ok(Delivery::Sent));
-    assert_eq!(next_frame(&mut new), Outbound::Frame(push.to_frame()));
+    assert_eq!(next_frame(&mut new), Outgoing::Frame(push.to_frame()));
     assert!(old.outbound.try_recv().is_err());
 
     registry.detach("p1", new.generation, t0());
     drop(new);
     assert_eq!(registry.push("p1", &push), Ok(Delivery::Sent));
-    assert_eq!(next_frame(&mut old), Outbound::Frame(push.to_frame()));
+    assert_eq!(next_frame(&mut old), Outgoing::Frame(push.to_frame()));
 
     registry.detach("p1", old.generation, t0());
     assert_eq!(registry.push("p1", &push), Ok(Delivery::Queued));
     let mut back = attach(&registry, "p1", "custom-a", t0());
-    assert_eq!(next_frame(&mut back), Outbound::Frame(push.to_frame()));
+    assert_eq!(next_frame(&mut back), Outgoing::Frame(push.to_frame()));
     assert_eq!(registry.push("nobody", &push), Err(ProcessError::Unknown("nobody".into())));
 }
 
@@ -184,7 +184,7 @@ fn the_pushed_session_is_kept_for_its_activation_once_while_the_process_lives() 
     let committed = Versioned { value: record, version: 1 };
     let push = Push::TerminateProcess(TerminateProcess { termination_time: t0() });
     assert_eq!(registry.push_session("p1", &push, committed.clone()), Ok(Delivery::Sent));
-    assert_eq!(next_frame(&mut connection), Outbound::Frame(push.to_frame()));
+    assert_eq!(next_frame(&mut connection), Outgoing::Frame(push.to_frame()));
 
     assert_eq!(registry.take_committed("p1", "gs-other"), None);
     assert_eq!(registry.take_committed("p1", "gs-1"), Some(committed.clone()));
@@ -244,14 +244,14 @@ fn a_process_without_a_healthy_heartbeat_is_told_to_terminate_then_ended() {
     let swept = registry.sweep(due, TIMEOUT);
     assert_eq!(swept.unhealthy.len(), 1);
     let expected = Push::TerminateProcess(TerminateProcess { termination_time: due.plus(TERMINATION_GRACE) });
-    assert_eq!(next_frame(&mut connection), Outbound::Frame(expected.to_frame()));
+    assert_eq!(next_frame(&mut connection), Outgoing::Frame(expected.to_frame()));
     assert!(matches!(registry.get("p1").unwrap().status, ProcessStatus::Terminating { .. }));
     assert_eq!(registry.usage("fleet-1", None).active_server_processes, 0);
     assert!(registry.sweep(due.plus(Duration::from_secs(1)), TIMEOUT).unhealthy.is_empty());
 
     let swept = registry.sweep(due.plus(TERMINATION_GRACE), TIMEOUT);
     assert_eq!(swept.ended.len(), 1);
-    assert_eq!(next_frame(&mut connection), Outbound::Close(1000, "server process ended"));
+    assert_eq!(next_frame(&mut connection), Outgoing::Close(1000, "server process ended"));
     assert!(matches!(registry.get("p1").unwrap().status, ProcessStatus::Ended { reason: EndReason::Unhealthy, .. }));
 
     registry.sweep(due.plus(TERMINATION_GRACE).plus(TOMBSTONE_RETENTION), TIMEOUT);
