@@ -12,8 +12,8 @@ use openlift_core::records::{
 use openlift_model::{Tag, Timestamp};
 use openlift_store::prelude::*;
 use openlift_store::{
-    AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, SessionChange, StoreError, Versioned,
+    AliasFilter, ComputeChange, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter,
+    ProcessHost, Sequenced, SessionChange, StoreError, Versioned,
 };
 use tokio::sync::Notify;
 
@@ -106,7 +106,7 @@ delegate! {
         create_compute(compute: &ComputeRecord) -> ();
         get_compute(fleet_id: &str, compute_name: &str) -> Option<ComputeRecord>;
         list_computes(fleet_id: &str, location: Option<&str>, page: PageRequest) -> Page<ComputeRecord>;
-        update_compute(compute: &ComputeRecord) -> ();
+        change_compute(fleet_id: &str, compute_name: &str, change: ComputeChange) -> bool;
         delete_compute(fleet_id: &str, compute_name: &str) -> ();
         put_auth_token(token: &AuthToken, now: Timestamp) -> ();
         get_auth_token(digest: &str) -> Option<AuthToken>;

@@ -129,6 +129,31 @@ pub enum OutboxEvent {
     Fleet(FleetEvent),
 }
 
+/// What the agent endpoint changes of a registered compute: each field given replaces the
+/// compute's, applied to the compute as it is when the change commits, so that two changes
+/// made at once both land.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ComputeChange {
+    /// The new `ComputeStatus`.
+    pub status: Option<openlift_model::ComputeStatus>,
+    /// Whether an agent has connected for the compute.
+    pub agent: Option<bool>,
+}
+
+impl ComputeChange {
+    /// Applies the change to `compute`; `true` if that changed it.
+    pub fn apply(&self, compute: &mut openlift_core::records::ComputeRecord) -> bool {
+        let before = (compute.compute.compute_status, compute.agent);
+        if let Some(status) = self.status {
+            compute.compute.compute_status = Some(status);
+        }
+        if let Some(agent) = self.agent {
+            compute.agent = agent;
+        }
+        before != (compute.compute.compute_status, compute.agent)
+    }
+}
+
 /// One change of a game session together with what changes with it: a player leaving
 /// changes the session's player count, a session ending completes its players, and a
 /// change GameLift reports as an event is written with its event.

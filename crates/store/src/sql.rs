@@ -268,6 +268,8 @@ pub(crate) mod sqlite {
 pub(crate) mod postgres {
     only! {
         ALL,
+        /// A compute's document, its row locked until the transaction ends.
+        COMPUTE_LOCK = "SELECT doc FROM computes WHERE fleet_id = $1 AND compute_name = $2 FOR UPDATE";
         /// Takes a transaction-scoped advisory lock.
         ADVISORY_LOCK = "SELECT pg_advisory_xact_lock($1)";
         /// Deletes the game sessions that ended before a time, returning their IDs.

@@ -26,8 +26,8 @@ use openlift_core::records::{
 use openlift_model::{Tag, Timestamp};
 
 use crate::{
-    AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, SessionChange, StoreError, Versioned,
+    AliasFilter, ComputeChange, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter,
+    ProcessHost, Sequenced, SessionChange, StoreError, Versioned,
 };
 
 /// The control plane's durable state, in domain terms: every aggregate's trait. Each
@@ -116,8 +116,14 @@ pub trait Computes: Send + Sync {
         location: Option<&str>,
         page: PageRequest,
     ) -> Result<Page<ComputeRecord>, StoreError>;
-    /// Replaces a registered compute's record (its status changes); `NotFound` if absent.
-    async fn update_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError>;
+    /// Applies `change` to a registered compute atomically (read and written in one
+    /// transaction); `true` if it changed the compute, `NotFound` if the compute is absent.
+    async fn change_compute(
+        &self,
+        fleet_id: &str,
+        compute_name: &str,
+        change: ComputeChange,
+    ) -> Result<bool, StoreError>;
     /// Deregisters a compute and revokes its auth tokens; `NotFound` if absent.
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError>;
     /// Stores an auth token, first removing tokens that expired before `now`.

@@ -45,6 +45,7 @@ conformance!(
     outbox_sequence,
     outbox_concurrent_writers,
     computes,
+    compute_changes_made_at_once_both_land,
     auth_tokens,
     aliases,
     concurrent_fleet_updates,

@@ -27,9 +27,8 @@ mod upgrade;
 
 use std::time::Duration;
 
-use openlift_core::records::ComputeRecord;
 use openlift_model::ComputeStatus;
-use openlift_store::{PageRequest, StoreError};
+use openlift_store::{ComputeChange, PageRequest, StoreError};
 use serde_json::{Value, json};
 
 pub(crate) use self::agents::Attached;
@@ -73,37 +72,23 @@ pub fn game_session_activated(app: &App, info: &ProcessInfo, game_session_id: &s
 
 /// Sets a compute's status in the store; a deregistered compute is left alone.
 async fn set_compute_status(app: &App, fleet_id: &str, compute_name: &str, status: ComputeStatus) {
-    let mut record = match app.store.get_compute(fleet_id, compute_name).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return,
-        Err(error) => {
-            tracing::warn!(%error, fleet_id, compute = compute_name, "reading a compute failed");
-            return;
-        }
-    };
-    if record.compute.compute_status != Some(status) {
-        record.compute.compute_status = Some(status);
-        store_compute(app, &record).await;
-    }
+    change_compute(app, fleet_id, compute_name, ComputeChange { status: Some(status), agent: None }).await;
 }
 
-/// Records that an agent connected for `record`'s compute: the compute is `ACTIVE`, and a
+/// Records that an agent connected for the compute: the compute is `ACTIVE`, and a
 /// restarted server will expect its agent back.
-async fn agent_connected(app: &App, mut record: ComputeRecord) {
-    if record.agent && record.compute.compute_status == Some(ComputeStatus::Active) {
-        return;
-    }
-    record.agent = true;
-    record.compute.compute_status = Some(ComputeStatus::Active);
-    store_compute(app, &record).await;
+async fn agent_connected(app: &App, fleet_id: &str, compute_name: &str) {
+    let change = ComputeChange { status: Some(ComputeStatus::Active), agent: Some(true) };
+    change_compute(app, fleet_id, compute_name, change).await;
 }
 
-/// Replaces a compute's record; a compute deregistered meanwhile is left alone.
-async fn store_compute(app: &App, record: &ComputeRecord) {
-    match app.store.update_compute(record).await {
-        Ok(()) | Err(StoreError::NotFound) => {}
-        Err(error) => tracing::warn!(%error, fleet_id = ?record.compute.fleet_id,
-            compute = ?record.compute.compute_name, "storing a compute failed"),
+/// Applies `change` to a compute's record in one store transaction, so that a heartbeat, a
+/// connection and the liveness sweep changing one compute at once never undo each other; a
+/// compute deregistered meanwhile is left alone.
+async fn change_compute(app: &App, fleet_id: &str, compute_name: &str, change: ComputeChange) {
+    match app.store.change_compute(fleet_id, compute_name, change).await {
+        Ok(_) | Err(StoreError::NotFound) => {}
+        Err(error) => tracing::warn!(%error, fleet_id, compute = compute_name, "storing a compute failed"),
     }
 }
 

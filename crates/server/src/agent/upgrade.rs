@@ -45,12 +45,11 @@ pub async fn upgrade(app: Arc<App>, mut request: Request) -> Response {
         }
         Err(refusal) => return refuse(refusal),
     }
-    let compute = match registered_compute(&app, &query.fleet_id, &query.compute_name).await {
-        Ok(compute) => compute,
-        Err(refusal) => return refuse(refusal),
-    };
+    if let Err(refusal) = registered_compute(&app, &query.fleet_id, &query.compute_name).await {
+        return refuse(refusal);
+    }
     let attached = app.agents.attach(&app.sdk.processes, &query.fleet_id, &query.compute_name, app.now());
-    super::agent_connected(&app, compute).await;
+    super::agent_connected(&app, &query.fleet_id, &query.compute_name).await;
     tracing::info!(fleet_id = %query.fleet_id, compute = %query.compute_name, generation = attached.generation,
         "agent connection accepted");
     let on_upgrade = hyper::upgrade::on(&mut request);

@@ -17,8 +17,8 @@ use crate::common::{
 use crate::prelude::*;
 use crate::sql::{self, Dialect};
 use crate::{
-    AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, SessionChange, StoreError, Versioned,
+    AliasFilter, ComputeChange, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter,
+    ProcessHost, Sequenced, SessionChange, StoreError, Versioned,
 };
 
 /// `(cursor, document)` rows of a listing.
@@ -197,17 +197,32 @@ impl Computes for PostgresStore {
         page_of(rows, page.limit)
     }
 
-    async fn update_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError> {
-        let c = &compute.compute;
-        let updated = sqlx::query(sql::COMPUTE_UPDATE.postgres)
-            .bind(c.fleet_id.as_deref().unwrap_or_default())
-            .bind(c.compute_name.as_deref().unwrap_or_default())
-            .bind(to_doc(compute)?)
-            .execute(&self.pool)
+    async fn change_compute(
+        &self,
+        fleet_id: &str,
+        compute_name: &str,
+        change: ComputeChange,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let doc: Option<String> = sqlx::query_scalar(sql::postgres::COMPUTE_LOCK)
+            .bind(fleet_id)
+            .bind(compute_name)
+            .fetch_optional(&mut *tx)
             .await
-            .map_err(backend)?
-            .rows_affected();
-        if updated == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            .map_err(backend)?;
+        let mut compute: ComputeRecord = from_doc(&doc.ok_or(StoreError::NotFound)?)?;
+        if !change.apply(&mut compute) {
+            return Ok(false);
+        }
+        sqlx::query(sql::COMPUTE_UPDATE.postgres)
+            .bind(fleet_id)
+            .bind(compute_name)
+            .bind(to_doc(&compute)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
     }
 
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError> {

@@ -17,8 +17,8 @@ use crate::common::{
 use crate::prelude::*;
 use crate::sql::{self, Dialect};
 use crate::{
-    AliasFilter, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter, ProcessHost,
-    Sequenced, SessionChange, StoreError, Versioned,
+    AliasFilter, ComputeChange, EventFilter, GameSessionFilter, OutboxEvent, Page, PageRequest, PlayerSessionFilter,
+    ProcessHost, Sequenced, SessionChange, StoreError, Versioned,
 };
 
 /// Decodes an optional versioned document.
@@ -153,14 +153,23 @@ impl Computes for SqliteStore {
         )
     }
 
-    async fn update_compute(&self, compute: &ComputeRecord) -> Result<(), StoreError> {
-        let fleet_id = compute.compute.fleet_id.clone().unwrap_or_default();
-        let name = compute.compute.compute_name.clone().unwrap_or_default();
-        let doc = to_doc(compute)?;
-        match self.write(move |c| queries::update_compute(c, &fleet_id, &name, &doc)).await? {
-            0 => Err(StoreError::NotFound),
-            _ => Ok(()),
-        }
+    async fn change_compute(
+        &self,
+        fleet_id: &str,
+        compute_name: &str,
+        change: ComputeChange,
+    ) -> Result<bool, StoreError> {
+        let (id, name) = (fleet_id.to_owned(), compute_name.to_owned());
+        self.write(move |c| {
+            let doc = queries::doc(c, sql::COMPUTE_GET.sqlite, &[&id, &name])?.ok_or(StoreError::NotFound)?;
+            let mut compute: ComputeRecord = from_doc(&doc)?;
+            if !change.apply(&mut compute) {
+                return Ok(false);
+            }
+            queries::update_compute(c, &id, &name, &to_doc(&compute)?)?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn delete_compute(&self, fleet_id: &str, compute_name: &str) -> Result<(), StoreError> {

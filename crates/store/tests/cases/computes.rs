@@ -1,7 +1,7 @@
 //! Computes and their auth tokens.
 
 use openlift_model::Timestamp;
-use openlift_store::StoreError;
+use openlift_store::{ComputeChange, StoreError};
 
 use super::page;
 use crate::support::{Backend, compute, token};
@@ -38,10 +38,11 @@ pub async fn computes(backend: &Backend) {
     let mut impaired = compute("fleet-1", "c1", "custom-b");
     impaired.compute.compute_status = Some(openlift_model::ComputeStatus::Impaired);
     impaired.agent = true;
-    store.update_compute(&impaired).await.unwrap();
+    let change = ComputeChange { status: Some(openlift_model::ComputeStatus::Impaired), agent: Some(true) };
+    assert!(store.change_compute("fleet-1", "c1", change).await.unwrap());
     assert_eq!(store.get_compute("fleet-1", "c1").await.unwrap(), Some(impaired));
-    let missing = compute("fleet-1", "nope", "custom-a");
-    assert!(matches!(store.update_compute(&missing).await, Err(StoreError::NotFound)));
+    assert!(!store.change_compute("fleet-1", "c1", change).await.unwrap(), "nothing left to change");
+    assert!(matches!(store.change_compute("fleet-1", "nope", change).await, Err(StoreError::NotFound)));
 
     store.delete_compute("fleet-1", "c2").await.unwrap();
     assert!(matches!(store.delete_compute("fleet-1", "c2").await, Err(StoreError::NotFound)));
@@ -49,6 +50,24 @@ pub async fn computes(backend: &Backend) {
     store.create_compute(&compute("fleet-1", "c2", "custom-a")).await.unwrap();
     let again = store.list_computes("fleet-1", None, page(None, 10)).await.unwrap();
     assert_eq!(names(again.items), vec!["c0", "c1", "c3", "c4", "c2"], "re-registration sorts last");
+}
+
+/// An agent's connection and a liveness sweep change one compute at once: each change is
+/// applied to the compute as committed, so neither undoes the other.
+pub async fn compute_changes_made_at_once_both_land(backend: &Backend) {
+    use openlift_model::ComputeStatus;
+    let store = backend.open().await;
+    for round in 0..20 {
+        let name = format!("c{round}");
+        store.create_compute(&compute("fleet-1", &name, "custom-a")).await.unwrap();
+        let status = ComputeChange { status: Some(ComputeStatus::Impaired), agent: None };
+        let agent = ComputeChange { status: None, agent: Some(true) };
+        let (a, b) =
+            tokio::join!(store.change_compute("fleet-1", &name, status), store.change_compute("fleet-1", &name, agent));
+        assert!(a.unwrap() && b.unwrap());
+        let stored = store.get_compute("fleet-1", &name).await.unwrap().unwrap();
+        assert_eq!((stored.compute.compute_status, stored.agent), (Some(ComputeStatus::Impaired), true), "{name}");
+    }
 }
 
 /// Tokens: stored, read back even when expired, purged on the next put, revoked with their computes.
