@@ -184,7 +184,7 @@ impl Server {
         });
         let door = front::accept::FrontDoor {
             admission: self.app.connections.clone(),
-            router: front::http::router(self.app, self.body_timeout),
+            router: front::http::router(self.app, self.workers.clone(), self.body_timeout),
             tls: tokio_rustls::TlsAcceptor::from(self.tls),
             tracker: tasks.tracker,
             cancel: tasks.cancel,

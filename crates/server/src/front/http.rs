@@ -8,7 +8,8 @@
 //! Routes: `POST /` (awsJson 1.1) and `POST /service/GameLift/operation/{operation}` (Smithy
 //! RPC v2 CBOR) are the API; `GET` or `HEAD` on [`HEALTH_PATH`] is the unauthenticated health
 //! check; a WebSocket upgrade on [`AGENT_PATH`] is a host agent's connection
-//! ([`crate::agent`]); `GET` under [`logs::DOWNLOAD_PATH`] is a log download. Any other
+//! ([`crate::agent`]); `GET` under [`logs::DOWNLOAD_PATH`] is a log download; a signed `GET`
+//! on [`WORKERS_PATH`] reports the background workers (the admin surface). Any other
 //! WebSocket upgrade, whatever its path (an advertised SDK endpoint may carry one), is a game
 //! server's SDK connection (`server-sdk-protocol.md`, [`crate::sdk`]); any other request goes
 //! through the API pipeline, which answers it with the protocol error it earns.
@@ -38,6 +39,7 @@ use super::admission::Class;
 use crate::agent::{self, AGENT_PATH};
 use crate::app::App;
 use crate::websocket::is_websocket_upgrade;
+use crate::workers::Workers;
 use crate::{api, logs, sdk};
 
 /// Largest request body accepted; GameLift inputs are far smaller.
@@ -49,6 +51,8 @@ pub(crate) const MAX_HEADER_BYTES: usize = 16 * 1024;
 pub(crate) const MAX_HEADERS: usize = 100;
 /// The health check's path.
 pub const HEALTH_PATH: &str = "/healthz";
+/// The admin surface's report of the background workers.
+pub const WORKERS_PATH: &str = "/openlift/admin/workers";
 /// The SigV4 signing name of GameLift.
 const SERVICE: &str = "gamelift";
 
@@ -59,10 +63,12 @@ fn claimed_access_key(headers: &axum::http::HeaderMap) -> Option<String> {
     sigv4::parse_authorization(value).ok().map(|auth| auth.access_key_id)
 }
 
-/// What every request sees: the server state and the HTTP layer's settings.
+/// What every request sees: the server state, the workers' runner and the HTTP layer's
+/// settings.
 #[derive(Clone)]
 struct Front {
     app: Arc<App>,
+    workers: Arc<Workers>,
     body_timeout: Duration,
 }
 
@@ -70,7 +76,7 @@ struct Front {
 ///
 /// Each route takes every method and sends those it does not serve to [`other`], so that
 /// they get the API's protocol errors rather than a bare 405.
-pub fn router(app: Arc<App>, body_timeout: Duration) -> Router {
+pub fn router(app: Arc<App>, workers: Arc<Workers>, body_timeout: Duration) -> Router {
     let download_route = format!("{}{{*process}}", logs::DOWNLOAD_PATH);
     Router::new()
         .route("/", any(api_call))
@@ -78,9 +84,10 @@ pub fn router(app: Arc<App>, body_timeout: Duration) -> Router {
         .route(HEALTH_PATH, any(health_check))
         .route(AGENT_PATH, any(agent_upgrade))
         .route(&download_route, any(download))
+        .route(WORKERS_PATH, any(workers_status))
         .fallback(other)
         .layer(middleware::from_fn(header_limits))
-        .with_state(Front { app, body_timeout })
+        .with_state(Front { app, workers, body_timeout })
 }
 
 /// Refuses a header section over the limits before any route sees it.
@@ -148,8 +155,44 @@ async fn download(front: State<Front>, request: Request) -> Response {
     logs::download(&front.0.app, request.uri().path(), request.uri().query()).await
 }
 
+/// `GET` on [`WORKERS_PATH`], signed as API requests are: every background worker's last
+/// run, last error and next deadline, as JSON, the start of the admin surface.
+async fn workers_status(front: State<Front>, request: Request) -> Response {
+    if request.method() != Method::GET {
+        return other(front, request).await;
+    }
+    if let Some(refusal) = reserved(&request) {
+        return refusal;
+    }
+    let (parts, _) = request.into_parts();
+    let app = &front.0.app;
+    if let Err(err) =
+        sigv4::verify(&parts, &[], &app.credentials, &app.scope.region, SERVICE, app.now().as_system_time())
+    {
+        return refuse(&parts.uri, &parts.headers, &err);
+    }
+    let millis = |t: Option<openlift_model::Timestamp>| t.map(|t| t.as_millis());
+    let workers: Vec<_> = front
+        .0
+        .workers
+        .statuses()
+        .into_iter()
+        .map(|(name, status)| {
+            serde_json::json!({
+                "Name": name,
+                "LastRunMillis": millis(status.last_run),
+                "LastError": status.last_error,
+                "NextDeadlineMillis": millis(status.next_deadline),
+            })
+        })
+        .collect();
+    let mut response = Response::new(Body::from(serde_json::json!({ "Workers": workers }).to_string()));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
 /// An API request, through the pipeline.
-async fn api(State(Front { app, body_timeout }): State<Front>, request: Request) -> Response {
+async fn api(State(Front { app, body_timeout, .. }): State<Front>, request: Request) -> Response {
     if let Some(refusal) = reserved(&request) {
         return refusal;
     }
