@@ -102,6 +102,27 @@ fn is_field_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
 
+/// Appends to `changes` what `migration` changed in the schema: a heading, then each object
+/// it created or changed (`+`, with its definition) and each it dropped (`-`); `before` and
+/// `after` map the objects to their definitions. The schema tests of both backends use it.
+#[cfg(test)]
+pub(crate) fn describe_changes(
+    changes: &mut String,
+    migration: &Migration,
+    before: &std::collections::BTreeMap<String, String>,
+    after: &std::collections::BTreeMap<String, String>,
+) {
+    changes.push_str(&format!("-- {:04}_{}\n", migration.version, migration.name));
+    for (object, definition) in after {
+        if before.get(object) != Some(definition) {
+            changes.push_str(&format!("+ {object} {definition}\n"));
+        }
+    }
+    for object in before.keys().filter(|object| !after.contains_key(*object)) {
+        changes.push_str(&format!("- {object}\n"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,15 +80,7 @@ mod tests {
             apply_these(pool, &MIGRATIONS[..=applied]).await.unwrap();
             let after: BTreeMap<String, String> =
                 sqlx::query_as(SCHEMA_OBJECTS).fetch_all(pool).await.unwrap().into_iter().collect();
-            changes.push_str(&format!("-- {:04}_{}\n", migration.version, migration.name));
-            for (object, definition) in &after {
-                if before.get(object) != Some(definition) {
-                    changes.push_str(&format!("+ {object} {definition}\n"));
-                }
-            }
-            for object in before.keys().filter(|object| !after.contains_key(*object)) {
-                changes.push_str(&format!("- {object}\n"));
-            }
+            crate::migrations::describe_changes(&mut changes, migration, &before, &after);
             before = after;
         }
         changes

@@ -61,15 +61,7 @@ mod tests {
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
-            changes.push_str(&format!("-- {:04}_{}\n", migration.version, migration.name));
-            for (object, definition) in &after {
-                if before.get(object) != Some(definition) {
-                    changes.push_str(&format!("+ {object} {definition}\n"));
-                }
-            }
-            for object in before.keys().filter(|object| !after.contains_key(*object)) {
-                changes.push_str(&format!("- {object}\n"));
-            }
+            crate::migrations::describe_changes(&mut changes, migration, &before, &after);
             before = after;
         }
         changes
