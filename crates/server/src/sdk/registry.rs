@@ -19,7 +19,7 @@
 //! critical sections never await; ready processes are recorded in the store and restored
 //! after a restart (`durable`), for their SDKs to reconnect to.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -75,6 +75,8 @@ struct Entry {
     /// The game session last pushed to it, as committed, for its activation to update
     /// without reading it back ([`Registry::push_session`]); dropped when the process ends.
     committed: Option<Versioned<GameSessionRecord>>,
+    /// When [`Registry::sweep`] has next to look at it, as held in [`State::deadlines`].
+    deadline: Option<Timestamp>,
 }
 
 /// A connection asking to attach to a process (the authenticated upgrade query).
@@ -117,6 +119,12 @@ struct State {
     index: Index,
     /// Deregistered computes, as (fleet ID, compute name), until registered again.
     retired: HashSet<(String, String)>,
+    /// Every process's next deadline (a timeout, or a credential to refresh), in order, so
+    /// that a sweep visits only the processes due instead of all of them.
+    deadlines: BTreeSet<(Timestamp, String)>,
+    /// The heartbeat timeout of the last sweep, which the deadlines are computed with; until
+    /// the first sweep every process is due at once.
+    heartbeat_timeout: Option<Duration>,
 }
 
 impl State {
@@ -130,7 +138,36 @@ impl State {
         let before = entry.standing();
         let outcome = f(entry);
         self.index.apply(entry.place(), &before, &entry.standing());
+        self.reschedule(process_id);
         outcome
+    }
+
+    /// Brings a process's place in [`deadlines`](Self::deadlines) up to date with its entry.
+    fn reschedule(&mut self, process_id: &str) {
+        let Some(entry) = self.processes.get_mut(process_id) else { return };
+        let due = match self.heartbeat_timeout {
+            Some(timeout) => entry.due(timeout),
+            None => Some(Timestamp::from_millis(0)),
+        };
+        if due == entry.deadline {
+            return;
+        }
+        if let Some(old) = entry.deadline.take() {
+            self.deadlines.remove(&(old, process_id.to_owned()));
+        }
+        if let Some(new) = due {
+            self.deadlines.insert((new, process_id.to_owned()));
+        }
+        entry.deadline = due;
+    }
+
+    /// Forgets a process, its deadline with it.
+    fn forget(&mut self, process_id: &str) {
+        if let Some(entry) = self.processes.remove(process_id)
+            && let Some(deadline) = entry.deadline
+        {
+            self.deadlines.remove(&(deadline, process_id.to_owned()));
+        }
     }
 }
 
@@ -139,6 +176,23 @@ fn passed(since: Timestamp, span: Duration, now: Timestamp) -> bool {
 }
 
 impl Entry {
+    /// When [`Registry::sweep_one`] next has something to do for this process, given the
+    /// heartbeat timeout: the same conditions, solved for the time.
+    fn due(&self, heartbeat_timeout: Duration) -> Option<Timestamp> {
+        match self.info.status {
+            ProcessStatus::Active => {
+                let since = self.info.last_healthy.or(self.info.activated_at).unwrap_or(self.info.connected_at);
+                let unhealthy = since.plus(heartbeat_timeout);
+                let refresh =
+                    self.credential_expires.filter(|_| !self.links.is_empty()).map(|at| at.minus(REFRESH_MARGIN));
+                Some(refresh.map_or(unhealthy, |refresh| refresh.min(unhealthy)))
+            }
+            ProcessStatus::Terminating { since, .. } => Some(since.plus(TERMINATION_GRACE)),
+            ProcessStatus::Connected => self.links.is_empty().then(|| self.info.last_seen.plus(heartbeat_timeout)),
+            ProcessStatus::Ended { at, .. } => Some(at.plus(TOMBSTONE_RETENTION)),
+        }
+    }
+
     fn new(a: &Attach, now: Timestamp) -> Self {
         let info = ProcessInfo {
             process_id: a.process_id.clone(),
@@ -173,6 +227,7 @@ impl Entry {
             credential_expires: None,
             replies: VecDeque::new(),
             committed: None,
+            deadline: None,
         }
     }
 
@@ -303,6 +358,7 @@ impl Registry {
         entry.info.attachments += 1;
         entry.info.last_seen = now;
         index.apply(entry.place(), &before, &entry.standing());
+        state.reschedule(&a.process_id);
         Ok(Attached { generation, outbound, kill })
     }
 
@@ -448,16 +504,32 @@ impl Registry {
     /// disconnected for `heartbeat_timeout` are abandoned; old tombstones are forgotten.
     /// Connected active processes whose credential expires within [`REFRESH_MARGIN`] are
     /// listed for `RefreshConnection`, once per connection.
+    ///
+    /// Only the processes whose deadline has come are visited.
     pub fn sweep(&self, now: Timestamp, heartbeat_timeout: Duration) -> Swept {
         let mut swept = Swept::default();
         let mut state = self.lock();
-        let State { processes, index, .. } = &mut *state;
-        processes.retain(|_, e| {
+        if state.heartbeat_timeout != Some(heartbeat_timeout) {
+            state.heartbeat_timeout = Some(heartbeat_timeout);
+            let all: Vec<String> = state.processes.keys().cloned().collect();
+            for process_id in all {
+                state.reschedule(&process_id);
+            }
+        }
+        let due: Vec<String> =
+            state.deadlines.iter().take_while(|(at, _)| *at <= now).map(|(_, id)| id.clone()).collect();
+        for process_id in due {
+            let State { processes, index, .. } = &mut *state;
+            let Some(e) = processes.get_mut(&process_id) else { continue };
             let before = e.standing();
             let keep = Self::sweep_one(e, now, heartbeat_timeout, &mut swept);
             index.apply(e.place(), &before, &e.standing());
-            keep
-        });
+            if keep {
+                state.reschedule(&process_id);
+            } else {
+                state.forget(&process_id);
+            }
+        }
         swept
     }
 

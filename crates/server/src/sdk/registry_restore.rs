@@ -61,6 +61,8 @@ impl Registry {
         info.game_session = game_session;
         entry.token_digests = record.token_digests.into();
         index.apply(entry.place(), &before, &entry.standing());
-        processes.insert(record.process_id, entry);
+        let process_id = record.process_id;
+        processes.insert(process_id.clone(), entry);
+        state.reschedule(&process_id);
     }
 }

@@ -259,6 +259,16 @@ fn a_process_without_a_healthy_heartbeat_is_told_to_terminate_then_ended() {
 }
 
 #[test]
+fn a_sweep_with_another_heartbeat_timeout_applies_it_to_every_process() {
+    let registry = Registry::default();
+    let _connection = ready(&registry, "p1", "custom-a", t0());
+    let short = Duration::from_secs(30);
+    assert!(registry.sweep(t0().plus(short), TIMEOUT).unhealthy.is_empty(), "within the long timeout");
+    let swept = registry.sweep(t0().plus(short), short);
+    assert_eq!(swept.unhealthy.len(), 1, "past the short one");
+}
+
+#[test]
 fn a_process_without_a_healthy_heartbeat_nor_a_connection_ends_at_once() {
     let registry = Registry::default();
     let connection = ready(&registry, "p1", "custom-a", t0());
