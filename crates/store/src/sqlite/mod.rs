@@ -35,6 +35,7 @@ use rusqlite::Connection;
 
 use crate::StoreError;
 use crate::common::backend;
+use writer::Checkpointing;
 
 /// How long a connection waits for another one's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -63,10 +64,10 @@ impl SqliteStore {
     /// Opens (creating if needed, with its parent directory) the database file at
     /// `path` and applies pending migrations.
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::open_with(path.as_ref(), CHECKPOINT_INTERVAL).await
+        Self::open_with(path.as_ref(), Checkpointing { interval: CHECKPOINT_INTERVAL, attempts: None }).await
     }
 
-    async fn open_with(path: &Path, checkpoint_interval: Duration) -> Result<Self, StoreError> {
+    async fn open_with(path: &Path, checkpointing: Checkpointing) -> Result<Self, StoreError> {
         let path = path.to_path_buf();
         let (conn, readers) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -85,7 +86,7 @@ impl SqliteStore {
         let (writer, jobs) = mpsc::channel();
         std::thread::Builder::new()
             .name("openlift-sqlite-writer".into())
-            .spawn(move || writer::run(conn, jobs, checkpoint_interval))
+            .spawn(move || writer::run(conn, jobs, checkpointing))
             .map_err(backend)?;
         Ok(SqliteStore { writer, readers: Arc::new(readers) })
     }
@@ -215,6 +216,8 @@ fn poisoned() -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
     use super::*;
     use crate::prelude::*;
 
@@ -276,7 +279,7 @@ mod tests {
         // A long interval: the writes are over long before it, so only the checkpoint of
         // an idle writer can copy them.
         let interval = Duration::from_secs(2);
-        let store = Arc::new(SqliteStore::open_with(&path, interval).await.unwrap());
+        let store = Arc::new(SqliteStore::open_with(&path, Checkpointing { interval, attempts: None }).await.unwrap());
         write_secrets(&store).await;
         wait_until_copied(&path, interval + Duration::from_secs(10)).await;
         drop(store);
@@ -291,14 +294,23 @@ mod tests {
     async fn frames_a_reader_kept_in_the_wal_are_copied_once_it_is_done() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("openlift.db");
-        let store = Arc::new(SqliteStore::open_with(&path, CHECKPOINT_INTERVAL).await.unwrap());
+        let attempts = Arc::new(AtomicU64::new(0));
+        let checkpointing = Checkpointing { interval: CHECKPOINT_INTERVAL, attempts: Some(Arc::clone(&attempts)) };
+        let store = Arc::new(SqliteStore::open_with(&path, checkpointing).await.unwrap());
         store.secret("first", 16).await.unwrap();
         let reader = Connection::open(&path).unwrap();
         reader.execute_batch("BEGIN").unwrap();
         let secrets: i64 = reader.query_row("SELECT count(*) FROM secrets", [], |r| r.get(0)).unwrap();
         assert!(secrets <= 1);
         write_secrets(&store).await;
-        tokio::time::sleep(CHECKPOINT_INTERVAL * 5).await;
+        // The writer checkpoints after it has answered a batch: one more checkpoint than
+        // now means one ran after the last secret was committed.
+        let before = attempts.load(Ordering::Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while attempts.load(Ordering::Relaxed) == before {
+            assert!(Instant::now() < deadline, "the writer ran no checkpoint after the writes");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let held = std::fs::metadata(&path).unwrap().len();
         assert!(held < SECRETS_BYTES, "the database file holds {held} bytes while the reader reads");
         reader.execute_batch("COMMIT").unwrap();
@@ -313,7 +325,8 @@ mod tests {
         const WRITES: usize = 150;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("openlift.db");
-        let store = Arc::new(SqliteStore::open_with(&path, Duration::from_millis(10)).await.unwrap());
+        let checkpointing = Checkpointing { interval: Duration::from_millis(10), attempts: None };
+        let store = Arc::new(SqliteStore::open_with(&path, checkpointing).await.unwrap());
         let mut writers = tokio::task::JoinSet::new();
         for writer in 0..WRITERS {
             let store = Arc::clone(&store);
@@ -343,10 +356,16 @@ mod tests {
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let writing = Arc::clone(&store);
-        let write = tokio::spawn(async move { writing.secret("waited", 16).await });
+        let write = tokio::spawn(async move {
+            let written = writing.secret("waited", 16).await;
+            (written, Instant::now())
+        });
+        // Time for the write to meet the lock; it must not end before the lock is released.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert!(!write.is_finished(), "the write went on while another connection held the lock");
+        let released = Instant::now();
         other.execute_batch("COMMIT").unwrap();
-        assert_eq!(write.await.unwrap().unwrap().len(), 16);
+        let (written, finished) = write.await.unwrap();
+        assert_eq!(written.unwrap().len(), 16);
+        assert!(finished >= released, "the write went on while another connection held the lock");
     }
 }

@@ -23,6 +23,8 @@
 //! instead, since none of its changes were kept.
 
 use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -86,6 +88,14 @@ where
     }
 }
 
+/// When the writer checkpoints, and who counts its checkpoints.
+pub(super) struct Checkpointing {
+    /// How long committed frames may wait in the WAL before a checkpoint.
+    pub(super) interval: Duration,
+    /// Counts every checkpoint the writer has run, when given: the signal that one ran.
+    pub(super) attempts: Option<Arc<AtomicU64>>,
+}
+
 /// Runs queued writes in batches until every sender is gone, and checkpoints.
 ///
 /// Every `checkpoint_interval`, between two batches (after answering the last one), or
@@ -100,7 +110,8 @@ where
 /// writes it never catches up with the last commit, so the WAL never starts over unless
 /// commits are held off (SQLite's `RESTART`), and its database `fsync`s, concurrent with
 /// the commits' WAL `fsync`s, made the slowest commits slower still.
-pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, checkpoint_interval: Duration) {
+pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, checkpointing: Checkpointing) {
+    let Checkpointing { interval: checkpoint_interval, attempts } = checkpointing;
     let mut checkpointed = Instant::now();
     let mut copied = true;
     let mut failing = false;
@@ -121,6 +132,9 @@ pub(super) fn run(mut conn: Connection, jobs: mpsc::Receiver<Box<dyn Job>>, chec
                 }
             }
             checkpointed = Instant::now();
+            if let Some(attempts) = &attempts {
+                attempts.fetch_add(1, Ordering::Relaxed);
+            }
         }
         let next = if copied {
             jobs.recv().map_err(|_| RecvTimeoutError::Disconnected)
@@ -211,8 +225,7 @@ fn batch_failed(failure: &str) -> StoreError {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     use super::*;
 
