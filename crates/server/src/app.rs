@@ -31,7 +31,7 @@ pub struct App {
     /// The URL host agents connect to, returned by RegisterCompute as `GameLiftAgentEndpoint`.
     pub agent_endpoint: String,
     /// The agent endpoint: the computes' agent connections and their liveness.
-    pub agents: Arc<crate::agent::agents::Agents>,
+    pub agents: Arc<crate::hosting::agents::Agents>,
     /// Per-resource locks that keep this node's own updates from racing.
     pub locks: Arc<crate::locks::KeyedLocks>,
     /// The domain operations.

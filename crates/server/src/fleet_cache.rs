@@ -2,7 +2,7 @@
 //! placing a game session reads no fleet from the store.
 //!
 //! Invalidation: every fleet change this node makes goes through
-//! [`fleets::update`](crate::service::fleets::update), which puts the record it committed
+//! [`Fleets::update`](crate::service::fleets::Fleets::update), which puts the record it committed
 //! here with its new version, so this node sees its own changes (status, runtime
 //! configuration, locations, deletion) at once. A record loaded from the store replaces a
 //! cached one only if its version is not older, so a slow read cannot bring back a stale

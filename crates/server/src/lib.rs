@@ -16,6 +16,9 @@ pub mod credentials;
 mod fault_store;
 pub mod fleet_cache;
 pub mod front;
+pub mod hosting;
+#[cfg(test)]
+mod layers;
 pub mod locks;
 pub mod logs;
 pub mod sdk;
@@ -125,7 +128,7 @@ impl Server {
         let page_key = store.secret("page-token-key", PAGE_TOKEN_KEY_LEN).await?;
         let paging = Paging { tokens: PageTokens::new(page_key) };
         let sdk = sdk::endpoint::SdkEndpoint::new(config.process_heartbeat_timeout);
-        let agents = Arc::new(agent::agents::Agents::new(config.agent_heartbeat_timeout));
+        let agents = Arc::new(hosting::agents::Agents::new(config.agent_heartbeat_timeout));
         let locks = Arc::new(locks::KeyedLocks::default());
         let services = Services::new(Parts {
             store: store.clone(),
@@ -133,8 +136,7 @@ impl Server {
             region: config.region.clone(),
             paging: paging.clone(),
             locks: locks.clone(),
-            processes: sdk.processes.clone(),
-            agents: agents.clone(),
+            hosting: Arc::new(hosting::Local::new(sdk.processes.clone(), agents.clone())),
         });
         let app = App {
             store,

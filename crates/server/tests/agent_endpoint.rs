@@ -12,7 +12,7 @@ use aws_sdk_gamelift::types::{ComputeStatus, RuntimeConfiguration, ServerProcess
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use openlift_server::config::DEFAULT_AGENT_HEARTBEAT_TIMEOUT;
-use openlift_server::sdk::registry::{EndReason, ProcessStatus};
+use openlift_server::hosting::registry::{EndReason, ProcessStatus};
 use sdk_endpoint_support::raw::{Transport, Ws, call, connect, cpp_query, next_json, refused_status, send};
 use sdk_endpoint_support::{Compute, Harness};
 use serde_json::{Value, json};

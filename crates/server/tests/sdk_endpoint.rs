@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_gamelift::types::{GameSessionStatus, PlayerSessionStatus};
-use openlift_server::sdk::registry::{Delivery, EndReason, ProcessStatus};
+use openlift_server::hosting::registry::{Delivery, EndReason, ProcessStatus};
 use openlift_server_sdk::{
     ClientOptions, Credentials, Error, GameLiftServer, GameSession, GetFleetRoleCredentialsRequest, ProcessParameters,
     ServerHandler, ServerParameters, SigV4Credentials, Timings, TlsTrust,

@@ -15,7 +15,7 @@ use std::process::Stdio;
 
 use aws_sdk_gamelift::types::{GameSessionStatus, GameSessionStatusReason, PlayerSessionStatus, TerminationMode};
 use openlift_server::config::DEFAULT_PROCESS_HEARTBEAT_TIMEOUT;
-use openlift_server::sdk::registry::{EndReason, ProcessStatus};
+use openlift_server::hosting::registry::{EndReason, ProcessStatus};
 use sdk_endpoint_support::{Compute, Harness, WAIT};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};

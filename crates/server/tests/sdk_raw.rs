@@ -7,8 +7,8 @@ mod sdk_endpoint_support;
 use std::time::Duration;
 
 use futures_util::SinkExt;
-use openlift_server::sdk::push::{Push, TerminateProcess};
-use openlift_server::sdk::registry::{ProcessStatus, TERMINATION_GRACE};
+use openlift_server::hosting::push::{Push, TerminateProcess};
+use openlift_server::hosting::registry::{ProcessStatus, TERMINATION_GRACE};
 use sdk_endpoint_support::raw::{
     Transport, Ws, call, close_frame, connect, cpp_query, csharp_query, next_json, next_message, refused_status, send,
     tls_stream,

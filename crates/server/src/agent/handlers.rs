@@ -23,9 +23,10 @@ use openlift_model::{ComputeStatus, EventCode};
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
+use crate::hosting::agents;
+use crate::hosting::registry::{EndReason, ProcessInfo, ProcessStatus};
 use crate::logs::LogFile;
 use crate::sdk::messages::{Failure, Fields, field, fields, required_string, string, string_list};
-use crate::sdk::registry::{EndReason, ProcessInfo, ProcessStatus};
 
 /// The agent connection a request arrived on.
 #[derive(Debug, Clone, Copy)]
@@ -83,7 +84,7 @@ async fn heartbeat(app: &App, caller: Caller<'_>, body: &Map<String, Value>) -> 
                 }
                 let (fleet_id, compute) = (caller.fleet_id, caller.compute_name);
                 if app.agents.first_notice(fleet_id, compute, caller.generation, &process_id) {
-                    app.agents.push(fleet_id, compute, "NotifyProcessRegistered", super::registered_fields(&info));
+                    app.agents.push(fleet_id, compute, "NotifyProcessRegistered", agents::registered_fields(&info));
                 }
             }
             _ => unregistered.push(process_id),

@@ -7,7 +7,7 @@
 //! * `connection`: one task per WebSocket answers the agent's requests (`handlers`:
 //!   `SendHeartbeat`, `NotifyServerProcessTermination`, `DescribeRuntimeConfiguration`,
 //!   `GetFleetRoleCredentials` and openlift's `UploadProcessLogs`) and writes pushes.
-//! * [`agents`]: the computes' agent connections and their liveness. Pushes
+//! * [`crate::hosting::agents`]: the computes' agent connections and their liveness. Pushes
 //!   (`NotifyProcessRegistered`, `NotifyGameSessionActivated`, `ForceExitServerProcess`,
 //!   `StartComputeTermination`) go to the compute's newest connection; a reconnect
 //!   replaces the old connection.
@@ -19,7 +19,6 @@
 //! A restarted server expects every such agent back ([`restore`]): the timeout runs from the
 //! start, and a compute stored `IMPAIRED` stays out of placement until its agent returns.
 
-pub mod agents;
 mod connection;
 mod handlers;
 mod query;
@@ -29,12 +28,10 @@ use std::time::Duration;
 
 use openlift_model::ComputeStatus;
 use openlift_store::{ComputeChange, PageRequest, StoreError};
-use serde_json::{Value, json};
 
-pub(crate) use self::agents::Attached;
 pub use self::upgrade::upgrade;
 use crate::app::App;
-use crate::sdk::registry::ProcessInfo;
+pub(crate) use crate::hosting::agents::Attached;
 
 /// The path of the agent endpoint on the API port; every other path is the SDK endpoint.
 pub const AGENT_PATH: &str = "/agent";
@@ -48,26 +45,6 @@ pub fn endpoint_for(sdk_endpoint: &str) -> String {
     let (scheme, rest) = sdk_endpoint.split_once("://").unwrap_or(("ws", sdk_endpoint));
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     format!("{scheme}://{authority}{AGENT_PATH}")
-}
-
-/// A process's `ActivateServerProcess` succeeded: its agent is sent `NotifyProcessRegistered`
-/// with the log paths it reported.
-pub fn process_registered(app: &App, info: &ProcessInfo) {
-    let (fleet_id, compute) = (&info.fleet_id, &info.compute_name);
-    if let Some(generation) = app.agents.push(fleet_id, compute, "NotifyProcessRegistered", registered_fields(info)) {
-        app.agents.first_notice(fleet_id, compute, generation, &info.process_id);
-        tracing::debug!(process_id = %info.process_id, compute = %compute, "agent told the process is registered");
-    }
-}
-
-fn registered_fields(info: &ProcessInfo) -> Value {
-    json!({"ProcessId": info.process_id, "LogPaths": info.log_paths})
-}
-
-/// A process's `ActivateGameSession` succeeded: its agent is sent `NotifyGameSessionActivated`.
-pub fn game_session_activated(app: &App, info: &ProcessInfo, game_session_id: &str) {
-    let fields = json!({"ProcessId": info.process_id, "GameSessionId": game_session_id});
-    app.agents.push(&info.fleet_id, &info.compute_name, "NotifyGameSessionActivated", fields);
 }
 
 /// Sets a compute's status in the store; a deregistered compute is left alone.

@@ -63,7 +63,7 @@ fn reported_location(app: &App, fleet: &Fleet, location: Option<&str>) -> Option
 
 async fn capacity(app: &App, fleet: &Fleet, location: Option<&str>) -> Result<FleetCapacity, ApiError> {
     let computes = registered_computes(app, fleet.id(), location).await?;
-    let busy = app.sdk.processes.usage(fleet.id(), location).busy_computes.len().min(computes);
+    let busy = app.services.hosting.usage(fleet.id(), location).await.busy_computes.len().min(computes);
     Ok(FleetCapacity {
         fleet_id: Some(fleet.id().to_owned()),
         fleet_arn: fleet.attributes.fleet_arn.clone(),
@@ -81,8 +81,8 @@ async fn capacity(app: &App, fleet: &Fleet, location: Option<&str>) -> Result<Fl
     })
 }
 
-fn utilization(app: &App, fleet: &Fleet, location: Option<&str>) -> FleetUtilization {
-    let usage = app.sdk.processes.usage(fleet.id(), location);
+async fn utilization(app: &App, fleet: &Fleet, location: Option<&str>) -> FleetUtilization {
+    let usage = app.services.hosting.usage(fleet.id(), location).await;
     FleetUtilization {
         fleet_id: Some(fleet.id().to_owned()),
         fleet_arn: fleet.attributes.fleet_arn.clone(),
@@ -117,8 +117,11 @@ pub async fn describe_utilization(
     let (fleets, next_token) =
         selected_fleets(app, "DescribeFleetUtilization", input.fleet_ids, input.limit, input.next_token.as_deref())
             .await?;
-    let utilization = fleets.iter().map(|fleet| utilization(app, fleet, None)).collect();
-    Ok(DescribeFleetUtilizationOutput { fleet_utilization: Some(utilization), next_token })
+    let mut reports = Vec::with_capacity(fleets.len());
+    for fleet in &fleets {
+        reports.push(utilization(app, fleet, None).await);
+    }
+    Ok(DescribeFleetUtilizationOutput { fleet_utilization: Some(reports), next_token })
 }
 
 /// Instance counts of one fleet location.
@@ -138,6 +141,6 @@ pub async fn describe_location_utilization(
 ) -> Result<DescribeFleetLocationUtilizationOutput, ApiError> {
     let fleet = fleet_location(app, &input.fleet_id, &input.location).await?;
     Ok(DescribeFleetLocationUtilizationOutput {
-        fleet_utilization: Some(utilization(app, &fleet, Some(&input.location))),
+        fleet_utilization: Some(utilization(app, &fleet, Some(&input.location)).await),
     })
 }

@@ -63,7 +63,7 @@ pub async fn register(app: &App, input: RegisterComputeInput) -> Result<Register
         }
         Err(e) => return Err(internal(e)),
     }
-    app.sdk.processes.compute_registered(&fleet_id, &input.compute_name);
+    app.services.hosting.compute_registered(&fleet_id, &input.compute_name).await;
     tracing::info!(fleet_id = %fleet_id, compute = %input.compute_name, "compute registered");
     Ok(RegisterComputeOutput { compute: Some(record.compute) })
 }
@@ -83,7 +83,7 @@ fn shown(app: &App, mut compute: Compute) -> Compute {
 }
 
 /// Deregisters a compute; it can no longer host game sessions and its tokens stop working.
-/// Its processes end ([`retire`]) and its agent, if connected, shuts down.
+/// Its processes end ([`Computes::retire`](crate::service::computes::Computes::retire)) and its agent, if connected, shuts down.
 pub async fn deregister(app: &App, input: DeregisterComputeInput) -> Result<DeregisterComputeOutput, ApiError> {
     let record = existing_compute(app, &input.fleet_id, &input.compute_name).await?;
     let fleet_id = record.compute.fleet_id.unwrap_or_default();

@@ -13,14 +13,14 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
-use crate::sdk::registry::{ProcessInfo, Registry};
+use crate::hosting::registry::{ProcessInfo, Registry};
 
 /// Pushes waiting for one agent connection's writer; a connection that lets it fill up is
 /// dropped (the agent reconnects).
 const OUTBOUND_CAPACITY: usize = 64;
 
 /// A compute: (fleet ID, compute name).
-pub(super) type ComputeKey = (String, String);
+pub(crate) type ComputeKey = (String, String);
 
 fn key(fleet_id: &str, compute_name: &str) -> ComputeKey {
     (fleet_id.to_owned(), compute_name.to_owned())
@@ -106,7 +106,7 @@ impl Agents {
 
     /// Expects the agent of a compute that had one before the server started, as if it had
     /// heartbeated at `now`; `impaired` as the store last recorded it.
-    pub(super) fn expect(
+    pub(crate) fn expect(
         &self,
         registry: &Registry,
         fleet_id: &str,
@@ -141,7 +141,7 @@ impl Agents {
 
     /// Records that connection `generation` is told about `process_id`; `false` if it
     /// already was (or is no longer the compute's connection).
-    pub(super) fn first_notice(&self, fleet_id: &str, compute_name: &str, generation: u64, process_id: &str) -> bool {
+    pub(crate) fn first_notice(&self, fleet_id: &str, compute_name: &str, generation: u64, process_id: &str) -> bool {
         self.lock()
             .get_mut(&key(fleet_id, compute_name))
             .and_then(|agent| agent.link.as_mut())
@@ -159,7 +159,7 @@ impl Agents {
     }
 
     /// Sends a push to the compute's agent; `false` if no connection could take it.
-    pub(super) fn push(&self, fleet_id: &str, compute_name: &str, action: &str, fields: Value) -> Option<u64> {
+    pub(crate) fn push(&self, fleet_id: &str, compute_name: &str, action: &str, fields: Value) -> Option<u64> {
         let mut computes = self.lock();
         let agent = computes.get_mut(&key(fleet_id, compute_name))?;
         let link = agent.link.as_ref()?;
@@ -181,12 +181,31 @@ impl Agents {
 
     /// Forgets a compute (it was deregistered) and returns whether its agent was connected
     /// and told `StartComputeTermination`.
-    pub(super) fn forget(&self, registry: &Registry, fleet_id: &str, compute_name: &str) -> bool {
+    pub(crate) fn forget(&self, registry: &Registry, fleet_id: &str, compute_name: &str) -> bool {
         let told = self.push(fleet_id, compute_name, "StartComputeTermination", json!({})).is_some();
         if self.lock().remove(&key(fleet_id, compute_name)).is_some_and(|agent| agent.impaired) {
             registry.set_compute_impaired(fleet_id, compute_name, false);
         }
         told
+    }
+
+    /// Tells a process's agent what became of it: `NotifyProcessRegistered` with the log
+    /// paths it reported, once per agent connection, or `NotifyGameSessionActivated`.
+    pub fn notify(&self, info: &ProcessInfo, notice: Notice<'_>) {
+        let (fleet_id, compute) = (&info.fleet_id, &info.compute_name);
+        match notice {
+            Notice::ProcessRegistered => {
+                let fields = registered_fields(info);
+                if let Some(generation) = self.push(fleet_id, compute, "NotifyProcessRegistered", fields) {
+                    self.first_notice(fleet_id, compute, generation, &info.process_id);
+                    tracing::debug!(process_id = %info.process_id, compute = %compute, "agent told the process is registered");
+                }
+            }
+            Notice::GameSessionActivated(game_session_id) => {
+                let fields = json!({"ProcessId": info.process_id, "GameSessionId": game_session_id});
+                self.push(fleet_id, compute, "NotifyGameSessionActivated", fields);
+            }
+        }
     }
 
     /// Asks the process's agent to stop it now (`ForceExitServerProcess`); `false` if its
@@ -210,7 +229,7 @@ impl Agents {
 
     /// Marks impaired the computes whose agent has not sent a heartbeat for the timeout,
     /// and returns them.
-    pub(super) fn overdue(&self, registry: &Registry, now: Timestamp) -> Vec<ComputeKey> {
+    pub(crate) fn overdue(&self, registry: &Registry, now: Timestamp) -> Vec<ComputeKey> {
         let mut overdue = Vec::new();
         for (key, agent) in self.lock().iter_mut() {
             if !agent.impaired && agent.last_heartbeat.plus(self.heartbeat_timeout) <= now {
@@ -225,9 +244,26 @@ impl Agents {
     }
 }
 
+/// What an agent is told about one of its compute's processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice<'a> {
+    /// The process became ready (`ActivateServerProcess`).
+    ProcessRegistered,
+    /// The process activated this game session.
+    GameSessionActivated(&'a str),
+}
+
+/// The fields of `NotifyProcessRegistered`: the process and the log paths it reported.
+pub(crate) fn registered_fields(info: &ProcessInfo) -> Value {
+    json!({"ProcessId": info.process_id, "LogPaths": info.log_paths})
+}
+
 /// A push frame: `Action`, the fields, a unique `RequestId` and `StatusCode: 200`.
 fn push_frame(action: &str, fields: Value) -> String {
-    let mut frame = crate::sdk::messages::fields(fields);
+    let mut frame = match fields {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
     frame.insert("Action".into(), Value::String(action.to_owned()));
     frame.insert("RequestId".into(), Value::String(uuid::Uuid::new_v4().to_string()));
     frame.insert("StatusCode".into(), Value::from(200));

@@ -194,7 +194,7 @@ pub struct Swept {
     /// Processes that ended in this sweep, and why.
     pub ended: Vec<(ProcessInfo, Expiry)>,
     /// Ready, connected processes whose credential expires soon: to be sent
-    /// `RefreshConnection` ([`refresh_connection`](super::refresh_connection)).
+    /// `RefreshConnection` ([`refresh_connection`](crate::sdk::refresh_connection)).
     pub refresh: Vec<ProcessInfo>,
 }
 

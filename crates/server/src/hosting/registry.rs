@@ -11,7 +11,7 @@
 //! a tombstone for [`TOMBSTONE_RETENTION`] so it cannot come back.
 //!
 //! For game-session placement, [`Registry::claim`] atomically binds a game session
-//! to one ready, healthy, idle process of a fleet location and returns a [`Claim`] that
+//! to one ready, healthy, idle process of a fleet location and returns a [`Claim`](crate::hosting::Claim) that
 //! undoes itself when dropped uncommitted (its game session could not be created), and
 //! [`Registry::push`] delivers the `CreateGameSession` push. A placement index (`registry_index`), updated with every
 //! change to a process, makes a claim O(log n) and enforces the fleets'
@@ -578,7 +578,6 @@ impl Registry {
 mod index;
 #[path = "registry_placement.rs"]
 mod placement;
-pub use placement::Claim;
 
 #[path = "registry_restore.rs"]
 mod restore;

@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::*;
+use crate::hosting::Claim;
 
 fn t0() -> Timestamp {
     Timestamp::from_millis(1_767_225_600_000)

@@ -8,69 +8,13 @@
 //! process. A claim happens under the registry's lock and takes the first process of the
 //! placement index, so two concurrent claims never get the same process.
 
-use std::fmt;
-use std::ops::Deref;
-
 use openlift_core::records::GameSessionRecord;
 use openlift_model::Timestamp;
 use openlift_store::Versioned;
 
 use super::{Delivery, EndReason, GameSessionSlot, ProcessError, ProcessInfo, ProcessStatus, Registry, State, Usage};
-use crate::sdk::push::{Push, TerminateProcess};
-
-/// A process bound to a game session that is being created: the process as claimed, and
-/// the claim itself, which gives the process back when dropped unless it was
-/// [`commit`](Self::commit)ted.
-///
-/// Dropping it only takes the registry's lock, which is never held across an await, so a
-/// request future cancelled while it holds a claim releases the process at once.
-#[must_use = "a claim dropped at once releases the process"]
-pub struct Claim<'a> {
-    info: ProcessInfo,
-    release: Release<'a>,
-}
-
-/// Releases a claim when dropped, unless disarmed.
-struct Release<'a> {
-    registry: Option<&'a Registry>,
-    process_id: String,
-    game_session_id: String,
-}
-
-impl Claim<'_> {
-    /// Keeps the process bound to its game session for good: the session is stored and
-    /// the process was told. Returns the process as claimed.
-    pub fn commit(self) -> ProcessInfo {
-        let Claim { info, mut release } = self;
-        release.registry = None;
-        info
-    }
-}
-
-impl fmt::Debug for Claim<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Claim").field("info", &self.info).finish_non_exhaustive()
-    }
-}
-
-impl Deref for Claim<'_> {
-    type Target = ProcessInfo;
-
-    fn deref(&self) -> &ProcessInfo {
-        &self.info
-    }
-}
-
-impl Drop for Release<'_> {
-    fn drop(&mut self) {
-        if let Some(registry) = self.registry
-            && registry.release(&self.process_id, &self.game_session_id)
-        {
-            tracing::debug!(process_id = %self.process_id, game_session_id = %self.game_session_id,
-                "uncommitted claim released");
-        }
-    }
-}
+use crate::hosting::Claim;
+use crate::hosting::push::{Push, TerminateProcess};
 
 /// Binds `game_session_id` to the first process of the placement index.
 fn claim<'a>(
@@ -88,8 +32,12 @@ fn claim<'a>(
         Ok(e.info.clone())
     });
     let info = claimed.ok()?;
-    let release = Release { registry: Some(registry), process_id, game_session_id: game_session_id.to_owned() };
-    Some(Claim { info, release })
+    let game_session_id = game_session_id.to_owned();
+    Some(Claim::new(info, move || {
+        if registry.release(&process_id, &game_session_id) {
+            tracing::debug!(process_id = %process_id, game_session_id = %game_session_id, "uncommitted claim released");
+        }
+    }))
 }
 
 impl Registry {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use openlift_model::Timestamp;
 
 use super::*;
+use crate::hosting::Claim;
 
 const TIMEOUT: Duration = Duration::from_secs(180);
 const TOKEN_LIFETIME: Duration = Duration::from_secs(3 * 60 * 60);

@@ -12,7 +12,7 @@
 //!   URL once at start and reuse it on every reconnect. The signature is checked either way.
 //!
 //! Either proof says when it expires, so that the sweep sends the process
-//! `RefreshConnection` in time ([`super::registry::REFRESH_MARGIN`]). Refusals are HTTP
+//! `RefreshConnection` in time ([`crate::hosting::registry::REFRESH_MARGIN`]). Refusals are HTTP
 //! answers: 401 when no credential was given, 403 otherwise; the upgrade logs each with its
 //! reason. The token itself never reaches a log.
 

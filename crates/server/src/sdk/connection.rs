@@ -15,9 +15,10 @@ use hyper::upgrade::OnUpgrade;
 
 use super::handlers::{self, Caller};
 use super::messages::{self, Failure};
-use super::registry::Attached;
 use super::session_actions;
 use crate::app::App;
+use crate::hosting::agents::Notice;
+use crate::hosting::registry::Attached;
 use crate::socket::{self, Budget, Conversation, Settings, Wiring};
 
 /// Largest message accepted; SDK requests are a few hundred bytes.
@@ -104,7 +105,7 @@ async fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bo
             status = failure.status, message = %failure.message, "sdk request refused");
     }
     if outcome.is_ok() {
-        tell_agent(app, caller, action, &inbound.body);
+        tell_agent(app, caller, action, &inbound.body).await;
     }
     let ending = action == Some("TerminateServerProcess") && outcome.is_ok();
     if ending && let Some(info) = registry.get(caller.process_id) {
@@ -116,19 +117,21 @@ async fn answer(app: &App, caller: Caller<'_>, text: &str) -> Option<(String, bo
 }
 
 /// Tells the process's agent that it became ready or activated its game session.
-fn tell_agent(app: &App, caller: Caller<'_>, action: Option<&str>, body: &serde_json::Map<String, serde_json::Value>) {
-    let process = || app.sdk.processes.get(caller.process_id);
-    match action {
-        Some("ActivateServerProcess") => {
-            if let Some(info) = process() {
-                crate::agent::process_registered(app, &info);
-            }
-        }
-        Some("ActivateGameSession") => {
-            if let (Ok(Some(game_session_id)), Some(info)) = (messages::string(body, "GameSessionId"), process()) {
-                crate::agent::game_session_activated(app, &info, game_session_id);
-            }
-        }
-        _ => {}
+async fn tell_agent(
+    app: &App,
+    caller: Caller<'_>,
+    action: Option<&str>,
+    body: &serde_json::Map<String, serde_json::Value>,
+) {
+    let notice = match action {
+        Some("ActivateServerProcess") => Notice::ProcessRegistered,
+        Some("ActivateGameSession") => match messages::string(body, "GameSessionId") {
+            Ok(Some(game_session_id)) => Notice::GameSessionActivated(game_session_id),
+            _ => return,
+        },
+        _ => return,
+    };
+    if let Some(info) = app.sdk.processes.get(caller.process_id) {
+        app.services.hosting.notify_agent(&info, notice).await;
     }
 }

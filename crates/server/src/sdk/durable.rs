@@ -12,8 +12,8 @@ use openlift_core::records::ServerProcessRecord;
 use openlift_model::GameSessionStatus;
 use openlift_store::{GameSessionFilter, PageRequest, StoreError};
 
-use super::registry::{Endpoint, GameSessionSlot};
 use crate::app::App;
+use crate::hosting::registry::{Endpoint, GameSessionSlot};
 
 /// Records a process that just became ready.
 pub(crate) async fn remember(app: &App, process_id: &str) -> Result<(), StoreError> {

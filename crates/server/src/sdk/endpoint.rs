@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::registry::Registry;
+use crate::hosting::registry::Registry;
 use crate::tasks::Tasks;
 
 /// The SDK endpoint's part of the server state.

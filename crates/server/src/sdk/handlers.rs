@@ -10,7 +10,7 @@ use openlift_model::Timestamp;
 use serde_json::{Map, Value, json};
 
 use super::messages::{Failure, Fields, boolean, fields, integer, string, string_list};
-use super::registry::{Activation, ProcessError, Registry};
+use crate::hosting::registry::{Activation, ProcessError, Registry};
 
 /// The connection a request arrived on.
 #[derive(Debug, Clone, Copy)]

@@ -6,8 +6,8 @@
 //!   routes here is an SDK connection; its query is parsed leniently (`query`) and
 //!   authenticated (`auth`) before the `101`.
 //! * `connection`: one task per WebSocket answers requests (`handlers`, `messages`) and
-//!   writes pushes ([`push`]).
-//! * [`registry`]: server processes by process ID, with the push and claim APIs game-session
+//!   writes pushes ([`crate::hosting::push`]).
+//! * [`crate::hosting::registry`]: server processes by process ID, with the push and claim APIs game-session
 //!   placement builds on; [`sweep`] applies the heartbeat timeout and refreshes connections
 //!   whose credentials are about to expire ([`refresh_connection`]).
 
@@ -17,10 +17,7 @@ pub mod durable;
 pub mod endpoint;
 mod handlers;
 pub(crate) mod messages;
-mod process;
-pub mod push;
 mod query;
-pub mod registry;
 mod session_actions;
 pub mod sweep;
 pub(crate) mod upgrade;
@@ -34,9 +31,9 @@ use openlift_store::StoreError;
 pub use messages::refuse_frame;
 pub use upgrade::upgrade;
 
-use self::push::{Push, RefreshConnection};
-use self::registry::{Delivery, ProcessError};
 use crate::app::App;
+use crate::hosting::push::{Push, RefreshConnection};
+use crate::hosting::registry::{Delivery, ProcessError};
 
 /// How long a compute auth token is accepted, from GetComputeAuthToken or `RefreshConnection`:
 /// 3 hours, as GameLift's (AWS's model leaves the span unspecified).

@@ -14,8 +14,8 @@ use serde_json::{Map, Value, json};
 
 use super::handlers::{self, Caller};
 use super::messages::{Failure, Fields, integer, required_string, string};
-use super::registry::ProcessError;
 use crate::app::App;
+use crate::hosting::registry::ProcessError;
 
 /// Answers `action` if it is one of this module's; `None` leaves it to the other handlers.
 pub(super) async fn handle(

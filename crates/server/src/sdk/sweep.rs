@@ -16,8 +16,8 @@ use std::time::Duration;
 use openlift_core::fleet;
 use openlift_model::EventCode;
 
-use super::registry::{Expiry, ProcessInfo, Swept};
 use crate::app::App;
+use crate::hosting::registry::{Expiry, ProcessInfo, Swept};
 use crate::workers::Outcome;
 
 /// How often the registry is swept: the sweep worker's bound in [`crate::workers`].
@@ -58,7 +58,7 @@ pub async fn sweep(app: &App) -> Swept {
                     "Server process {} on compute {} did not call ProcessEnding within {} seconds of TerminateProcess.",
                     process.process_id,
                     process.compute_name,
-                    super::registry::TERMINATION_GRACE.as_secs()
+                    crate::hosting::registry::TERMINATION_GRACE.as_secs()
                 ),
             )),
             Expiry::Abandoned => None,

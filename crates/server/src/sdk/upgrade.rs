@@ -17,8 +17,8 @@ use axum::response::Response;
 use super::auth;
 use super::connection;
 use super::query::{self, ConnectQuery};
-use super::registry::{Attach, Attached, ProcessStatus};
 use crate::app::App;
+use crate::hosting::registry::{Attach, Attached, ProcessStatus};
 use crate::websocket::{Refusal, refuse, registered_compute, switching_protocols, websocket_key};
 
 /// Answers an upgrade request: `101` with the connection task spawned, or an HTTP refusal,

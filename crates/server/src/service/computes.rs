@@ -10,29 +10,26 @@ use openlift_store::{PageRequest, Store, StoreError};
 
 use super::common::{MAX_PAGE, internal};
 use super::sessions::Sessions;
-use crate::agent::agents::Agents;
-use crate::sdk::registry::Registry;
+use crate::hosting::Hosting;
 
 /// Takes computes out of service.
 pub struct Computes {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    processes: Arc<Registry>,
-    agents: Arc<Agents>,
+    hosting: Arc<dyn Hosting>,
     sessions: Arc<Sessions>,
 }
 
 impl Computes {
-    /// Computes in `store`, whose processes are in `processes` and whose agents in `agents`;
+    /// Computes in `store`, whose processes and agents `hosting` reaches;
     /// `sessions` ends what their processes hosted.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        processes: Arc<Registry>,
-        agents: Arc<Agents>,
+        hosting: Arc<dyn Hosting>,
         sessions: Arc<Sessions>,
     ) -> Self {
-        Computes { store, clock, processes, agents, sessions }
+        Computes { store, clock, hosting, sessions }
     }
 
     /// Takes a compute just deleted from the store out of service: its server processes are
@@ -40,14 +37,14 @@ impl Computes {
     /// ([`Sessions::process_ended`], with `SERVER_PROCESS_FORCE_TERMINATED`), ending
     /// their game sessions; its agent, if connected, is told `StartComputeTermination`.
     pub async fn retire(&self, fleet_id: &str, compute_name: &str) {
-        for info in self.processes.retire_compute(fleet_id, compute_name, self.clock.now()) {
+        for info in self.hosting.retire_processes(fleet_id, compute_name, self.clock.now()).await {
             let message = format!(
                 "Server process {} on compute {compute_name} was terminated: the compute was deregistered.",
                 info.process_id
             );
             self.sessions.process_ended(&info, Some((EventCode::ServerProcessForceTerminated, message))).await;
         }
-        self.agents.compute_deregistered(&self.processes, fleet_id, compute_name);
+        self.hosting.stop_agent(fleet_id, compute_name).await;
     }
 
     /// Deregisters every compute of a fleet, or of one of its locations, as DeregisterCompute

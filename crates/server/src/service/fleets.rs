@@ -43,7 +43,7 @@ impl Fleets {
         }
     }
 
-    /// [`load`] through the node's fleet cache (see [`crate::fleet_cache`] for when a
+    /// [`load`](Self::load) through the node's fleet cache (see [`crate::fleet_cache`] for when a
     /// change becomes visible), for hot paths that only read the fleet.
     pub async fn cached(&self, fleet_id_or_arn: &str) -> Result<Arc<Fleet>, ApiError> {
         let id = ids::id_from_id_or_arn(fleet_id_or_arn);

@@ -23,9 +23,8 @@ use openlift_core::clock::Clock;
 use openlift_store::Store;
 
 use self::common::Paging;
-use crate::agent::agents::Agents;
+use crate::hosting::Hosting;
 use crate::locks::KeyedLocks;
-use crate::sdk::registry::Registry;
 
 /// The services of one node.
 pub struct Services {
@@ -39,6 +38,8 @@ pub struct Services {
     pub placement: placement::Placement,
     /// Taking computes out of service.
     pub computes: computes::Computes,
+    /// The server processes and agents, wherever they are connected.
+    pub hosting: Arc<dyn Hosting>,
 }
 
 /// What the services are built from.
@@ -53,30 +54,27 @@ pub struct Parts {
     pub paging: Paging,
     /// Per-resource locks that keep this node's own updates from racing.
     pub locks: Arc<KeyedLocks>,
-    /// The server processes.
-    pub processes: Arc<Registry>,
-    /// The computes' agents.
-    pub agents: Arc<Agents>,
+    /// The server processes and agents, wherever they are connected.
+    pub hosting: Arc<dyn Hosting>,
 }
 
 impl Services {
     /// Builds every service from `parts`.
     pub fn new(parts: Parts) -> Self {
-        let Parts { store, clock, region, paging, locks, processes, agents } = parts;
+        let Parts { store, clock, region, paging, locks, hosting } = parts;
         let fleets = Arc::new(fleets::Fleets::new(store.clone(), locks.clone()));
         let players = Arc::new(players::Players::new(store.clone(), clock.clone(), paging));
         let sessions = Arc::new(sessions::Sessions::new(
             store.clone(),
             clock.clone(),
-            processes.clone(),
-            agents.clone(),
+            hosting.clone(),
             fleets.clone(),
             players.clone(),
         ));
         let placement =
-            placement::Placement::new(store.clone(), clock.clone(), region, locks, processes.clone(), fleets.clone());
-        let computes = computes::Computes::new(store, clock, processes, agents, sessions.clone());
-        Services { fleets, players, sessions, placement, computes }
+            placement::Placement::new(store.clone(), clock.clone(), region, locks, hosting.clone(), fleets.clone());
+        let computes = computes::Computes::new(store, clock, hosting.clone(), sessions.clone());
+        Services { fleets, players, sessions, placement, computes, hosting }
     }
 }
 

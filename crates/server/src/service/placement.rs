@@ -21,17 +21,17 @@ use openlift_store::{FIRST_VERSION, Store, StoreError, Versioned};
 
 use super::common::internal;
 use super::fleets::Fleets;
+use crate::hosting::push::{self, Push};
+use crate::hosting::{Claim, Hosting, Want};
 use crate::locks::KeyedLocks;
-use crate::sdk::push::{self, Push};
-use crate::sdk::registry::{Claim, Registry};
 
-/// Places new game sessions on the processes of `processes`.
+/// Places new game sessions on the processes `hosting` reaches.
 pub struct Placement {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     region: String,
     locks: Arc<KeyedLocks>,
-    processes: Arc<Registry>,
+    hosting: Arc<dyn Hosting>,
     fleets: Arc<Fleets>,
 }
 
@@ -44,17 +44,17 @@ fn capacity_exceeded(fleet_id: &str, location: &str) -> ApiError {
 
 impl Placement {
     /// Placement of sessions stored in `store`, with ARNs in `region`, on the processes of
-    /// `processes`; `locks` serialize repeats of one idempotent request and one creator's
+    /// `hosting`; `locks` serialize repeats of one idempotent request and one creator's
     /// requests on this node.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         region: String,
         locks: Arc<KeyedLocks>,
-        processes: Arc<Registry>,
+        hosting: Arc<dyn Hosting>,
         fleets: Arc<Fleets>,
     ) -> Self {
-        Placement { store, clock, region, locks, processes, fleets }
+        Placement { store, clock, region, locks, hosting, fleets }
     }
 
     /// CreateGameSession: starts a game session on an available server process of the fleet
@@ -119,7 +119,7 @@ impl Placement {
         };
         let fleet_arn = fleet.attributes.fleet_arn.clone().unwrap_or_default();
         let protection = fleet.attributes.new_game_session_protection_policy.unwrap_or(ProtectionPolicy::NoProtection);
-        let placed = self.place(&fleet, &location, &id)?;
+        let placed = self.place(&fleet, &location, &id).await?;
         let session = game_session::new_session(
             input,
             game_session::NewSession {
@@ -154,7 +154,7 @@ impl Placement {
         }
         tracing::info!(game_session_id = %id, process_id = %placed.process_id, "game session placed");
         let session = record.game_session.clone();
-        self.push_create(placed, record, input);
+        self.push_create(placed, record, input).await;
         Ok(session)
     }
 
@@ -179,23 +179,27 @@ impl Placement {
     /// on a compute below the runtime configuration's `MaxConcurrentGameSessionActivations`.
     /// The claim releases the process when dropped, unless [`push_create`](Self::push_create) commits it.
     ///
-    /// Nothing is read from the store: the registry knows each process's compute endpoint
-    /// (read from the store when the process connected), and a deregistered compute's
-    /// processes leave the placement index at once.
-    pub fn place<'a>(&'a self, fleet: &Fleet, location: &str, game_session_id: &str) -> Result<Claim<'a>, ApiError> {
+    /// Nothing is read from the store: the hosting side knows each process's compute
+    /// endpoint (read from the store when the process connected), and a deregistered
+    /// compute's processes are never claimed.
+    pub async fn place<'a>(
+        &'a self,
+        fleet: &Fleet,
+        location: &str,
+        game_session_id: &str,
+    ) -> Result<Claim<'a>, ApiError> {
         let max_activating = fleet
             .runtime_configuration
             .as_ref()
             .and_then(|rc| rc.max_concurrent_game_session_activations)
             .and_then(|max| u32::try_from(max).ok());
-        self.processes
-            .claim_within(fleet.id(), location, game_session_id, self.clock.now(), max_activating)
-            .ok_or_else(|| capacity_exceeded(fleet.id(), location))
+        let want = Want { fleet_id: fleet.id(), location, game_session_id, max_activating, now: self.clock.now() };
+        self.hosting.claim(want).await.ok_or_else(|| capacity_exceeded(fleet.id(), location))
     }
 
     /// Sends the claimed process its new game session, just committed, and commits the claim.
     /// A process that cannot be reached is left to the activation timeout.
-    pub fn push_create(&self, claim: Claim<'_>, record: GameSessionRecord, input: &CreateGameSessionInput) {
+    pub async fn push_create(&self, claim: Claim<'_>, record: GameSessionRecord, input: &CreateGameSessionInput) {
         let s = &record.game_session;
         let game_properties: BTreeMap<String, String> =
             s.game_properties.iter().flatten().map(|p| (p.key.clone(), p.value.clone())).collect();
@@ -211,9 +215,9 @@ impl Placement {
             game_properties,
         });
         let committed = Versioned { value: record, version: FIRST_VERSION };
-        if let Err(e) = self.processes.push_session(&claim.process_id, &message, committed) {
-            tracing::warn!(process_id = %claim.process_id, error = %e, "could not push the game session");
+        let process_id = claim.process_id.clone();
+        if let Err(e) = self.hosting.start_session(claim, message, committed).await {
+            tracing::warn!(process_id = %process_id, error = %e, "could not push the game session");
         }
-        claim.commit();
     }
 }

@@ -4,7 +4,7 @@
 //! A session placed by [`super::placement`] is ACTIVATING until its process's
 //! `ActivateGameSession` makes it ACTIVE; its end, however it comes, ends the
 //! session. Timeouts (activation, 60-second player reservations, 30-day retention) are
-//! applied by [`sweep`] against the injected clock.
+//! applied by [`Sessions::sweep`] against the injected clock.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,16 +23,15 @@ use openlift_store::{
 use super::common::internal;
 use super::fleets::Fleets;
 use super::players::Players;
-use crate::agent::agents::Agents;
 use crate::cas;
-use crate::sdk::registry::{ProcessInfo, ProcessStatus, Registry};
+use crate::hosting::Hosting;
+use crate::hosting::registry::{ProcessInfo, ProcessStatus};
 
 /// Changes and ends game sessions, and applies their timeouts.
 pub struct Sessions {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
-    processes: Arc<Registry>,
-    agents: Arc<Agents>,
+    hosting: Arc<dyn Hosting>,
     fleets: Arc<Fleets>,
     players: Arc<Players>,
 }
@@ -46,12 +45,11 @@ impl Sessions {
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
-        processes: Arc<Registry>,
-        agents: Arc<Agents>,
+        hosting: Arc<dyn Hosting>,
         fleets: Arc<Fleets>,
         players: Arc<Players>,
     ) -> Self {
-        Sessions { store, clock, processes, agents, fleets, players }
+        Sessions { store, clock, hosting, fleets, players }
     }
 
     /// Applies `change` to a game session with compare-and-swap, retrying on conflicts.
@@ -128,13 +126,18 @@ impl Sessions {
     ) -> Result<GameSessionRecord, ApiError> {
         let now = self.clock.now();
         if let Some(process_id) = &record.process_id {
-            let info = self.processes.get(process_id);
-            let forced = mode == TerminationMode::ForceTerminate
-                && info.as_ref().is_some_and(|info| {
-                    !matches!(info.status, ProcessStatus::Ended { .. })
-                        && self.agents.force_exit(info, EventCode::ServerProcessForceTerminated.as_str())
-                });
-            if !forced && let Err(e) = self.processes.terminate(process_id, now) {
+            let live = self
+                .hosting
+                .process(process_id)
+                .await
+                .filter(|info| !matches!(info.status, ProcessStatus::Ended { .. }));
+            let forced = match live {
+                Some(info) if mode == TerminationMode::ForceTerminate => {
+                    self.hosting.force_exit(&info, EventCode::ServerProcessForceTerminated.as_str()).await
+                }
+                _ => false,
+            };
+            if !forced && let Err(e) = self.hosting.terminate(process_id, now).await {
                 tracing::info!(process_id = %process_id, error = %e, "hosting process already gone");
                 return self.end_session(record.id(), None, &[]).await;
             }
@@ -222,7 +225,7 @@ impl Sessions {
     /// `ActivateGameSession` from the hosting process `process_id`: the session becomes
     /// ACTIVE. It starts from the session as pushed to the process, if unchanged since.
     pub async fn activated(&self, process_id: &str, game_session_id: &str) -> Result<(), ApiError> {
-        let known = self.processes.take_committed(process_id, game_session_id);
+        let known = self.hosting.take_committed(process_id, game_session_id).await;
         self.update_known_session(game_session_id, known, |record| game_session::activate(&mut record.game_session))
             .await?;
         tracing::info!(game_session_id = %game_session_id, "game session active");
@@ -232,7 +235,7 @@ impl Sessions {
     /// A process ended, however openlift learned it (its `ProcessEnding`, its agent's report,
     /// the heartbeat sweep, its compute's deregistration); `info` is the process as the registry
     /// ended it. It is forgotten, its game session ends (TERMINATED, with the StatusReason its
-    /// [`EndReason`](crate::sdk::registry::EndReason) calls for, unless the session already has
+    /// [`EndReason`](crate::hosting::registry::EndReason) calls for, unless the session already has
     /// one) together with its player sessions, and `event`, if any, is recorded for its fleet
     /// in the same write.
     pub async fn process_ended(&self, info: &ProcessInfo, event: Option<(EventCode, String)>) {
@@ -314,9 +317,9 @@ impl Sessions {
             // A claim released by a request cancelled while the session was being stored
             // leaves the session here while its process may host another one by now.
             if let Some(process_id) = &record.process_id
-                && self.processes.hosts(process_id, record.id())
+                && self.hosting.hosts(process_id, record.id()).await
             {
-                let _ = self.processes.terminate(process_id, now);
+                let _ = self.hosting.terminate(process_id, now).await;
             }
         }
         self.expire_reservations(now).await?;

@@ -22,7 +22,7 @@ use super::common::Paging;
 use crate::app::App;
 use crate::cas;
 use crate::fault_store::{Fault, FaultyStore};
-use crate::sdk::registry::{Activation, Attach, Attached};
+use crate::hosting::registry::{Activation, Attach, Attached};
 
 const LOCATION: &str = "custom-faults";
 const PROCESS: &str = "process-1";
@@ -47,7 +47,7 @@ impl World {
         let clock: Arc<ManualClock> = Arc::new(ManualClock::new(now));
         let paging = Paging { tokens: PageTokens::new(vec![7; 32]) };
         let sdk = crate::sdk::endpoint::SdkEndpoint::new(Duration::from_secs(60));
-        let agents = Arc::new(crate::agent::agents::Agents::new(Duration::from_secs(60)));
+        let agents = Arc::new(crate::hosting::agents::Agents::new(Duration::from_secs(60)));
         let locks = Arc::new(crate::locks::KeyedLocks::default());
         let services = super::Services::new(super::Parts {
             store: store.clone(),
@@ -55,8 +55,7 @@ impl World {
             region: "us-west-2".into(),
             paging: paging.clone(),
             locks: locks.clone(),
-            processes: sdk.processes.clone(),
-            agents: agents.clone(),
+            hosting: Arc::new(crate::hosting::Local::new(sdk.processes.clone(), agents.clone())),
         });
         let app = App {
             store: store.clone(),
@@ -329,27 +328,4 @@ async fn an_activation_timeout_ends_the_session_and_records_its_event_in_one_wri
     let events = world.store.events_after(0, 100).await.unwrap();
     let openlift_store::OutboxEvent::Fleet(event) = &events.last().unwrap().value;
     assert_eq!(event.event.event_code, Some(EventCode::GameSessionActivationTimeout));
-}
-
-#[test]
-fn services_use_nothing_above_them() {
-    let sources = [
-        ("common.rs", include_str!("common.rs")),
-        ("computes.rs", include_str!("computes.rs")),
-        ("fleets.rs", include_str!("fleets.rs")),
-        ("mod.rs", include_str!("mod.rs")),
-        ("placement.rs", include_str!("placement.rs")),
-        ("players.rs", include_str!("players.rs")),
-        ("sessions.rs", include_str!("sessions.rs")),
-    ];
-    let above =
-        ["crate::app", "crate::api", "crate::front", "crate::sdk::upgrade", "crate::agent::upgrade", "crate::logs"];
-    for (file, source) in sources {
-        let code = source.lines().filter(|line| !line.trim_start().starts_with("//"));
-        for line in code {
-            for path in above {
-                assert!(!line.contains(path), "service/{file} uses {path}: {line}");
-            }
-        }
-    }
 }

@@ -22,7 +22,7 @@ use openlift_model::Timestamp;
 use openlift_server::app::App;
 use openlift_server::config::{Config, DEFAULT_PROCESS_HEARTBEAT_TIMEOUT};
 use openlift_server::credentials::CredentialEntry;
-use openlift_server::sdk::registry::ProcessInfo;
+use openlift_server::hosting::registry::ProcessInfo;
 use openlift_server::workers::Workers;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
